@@ -1,0 +1,84 @@
+"""Pieces shared by the CLI commands: options, progress bars, loading data and weights."""
+import sys
+
+import click
+
+ENV_DATA, ENV_WEIGHTS = "MNISTNN_DATA_DIR", "MNISTNN_WEIGHTS_DIR"
+
+
+def note(message):
+    click.echo(message, err=True)
+
+
+def progress_bar(quiet, **kwargs):
+    """A tqdm bar on stderr, shown only on a terminal and without --quiet."""
+    from tqdm import tqdm
+
+    return tqdm(file=sys.stderr, disable=quiet or not sys.stderr.isatty(), leave=False,
+                dynamic_ncols=True, **kwargs)
+
+
+def data_dir_option(f):
+    return click.option("--data-dir", type=click.Path(file_okay=False), envvar=ENV_DATA,
+                        default="data", show_default=True,
+                        help=f"Folder holding the MNIST files (env {ENV_DATA}).")(f)
+
+
+def no_download_option(f):
+    return click.option("--no-download", is_flag=True,
+                        help="Fail instead of downloading MNIST when it is missing.")(f)
+
+
+def weights_option(f):
+    return click.option("--weights", type=click.Path(dir_okay=False), default=None,
+                        help="Checkpoint to use [default: weights/best.npz, else "
+                             "weights/latest.npz, else the model shipped with mnistnn].")(f)
+
+
+def weights_dir_option(f):
+    return click.option("--weights-dir", type=click.Path(file_okay=False), envvar=ENV_WEIGHTS,
+                        default="weights", show_default=True,
+                        help=f"Folder for checkpoints (env {ENV_WEIGHTS}).")(f)
+
+
+def load_data(data_dir, no_download, quiet):
+    """MNIST from data_dir, downloading what is missing (with a progress bar)."""
+    from . import data
+
+    with DownloadProgress(quiet) as progress:
+        return data.ensure(data_dir, allow_download=not no_download, on_note=note,
+                           on_progress=progress)
+
+
+def load_network(weights, weights_dir=None):
+    """The network to use, saying on stderr which file it came from."""
+    from . import checkpoint
+
+    path = checkpoint.locate(weights, weights_dir)
+    net = checkpoint.load(path)
+    if path == checkpoint.SHIPPED:
+        note(f"Using the model that ships with mnistnn ({checkpoint.describe(net)}); "
+             f"`mnistnn train` makes your own")
+    else:
+        note(f"Using {path} ({checkpoint.describe(net)})")
+    return net
+
+
+class DownloadProgress:
+    """on_progress callback for data.download: one tqdm bytes bar per file."""
+
+    def __init__(self, quiet):
+        self.quiet, self.bars = quiet, {}
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, name, nbytes, total):
+        if name not in self.bars:
+            self.bars[name] = progress_bar(self.quiet, total=total, desc=name, unit="B",
+                                           unit_scale=True, unit_divisor=1024)
+        self.bars[name].update(nbytes)
+
+    def __exit__(self, *exc):
+        for bar in self.bars.values():
+            bar.close()

@@ -1,0 +1,137 @@
+"""Shared fixtures: real MNIST by path, a loopback HTTP mirror with faults, tiny datasets."""
+import http.server
+import os
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistnn.data import FILES
+from mnistnn.idx import write_idx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def real_mnist_dir():
+    """Where the real MNIST files are: $MNISTNN_TEST_MNIST, else ../shared/mnist."""
+    return Path(os.environ.get("MNISTNN_TEST_MNIST") or ROOT.parent / "shared" / "mnist")
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The folder holding the four real MNIST .gz files. Under CI=true a missing data set
+    fails the test instead of skipping it, so CI can never pass without the real bytes."""
+    path = real_mnist_dir()
+    if not all((path / name).is_file() for name, _ in FILES.values()):
+        message = f"the real MNIST files are not in {path} (set MNISTNN_TEST_MNIST)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def mnist_data(mnist_dir, tmp_path_factory):
+    """A data folder with copies of the real files (its parsed-array cache is private)."""
+    folder = tmp_path_factory.mktemp("mnist-data")
+    for name, _ in FILES.values():
+        shutil.copy(mnist_dir / name, folder / name)
+    return folder
+
+
+def synthetic_digits(n, seed):
+    """n learnable 28x28 uint8 'digits': a fixed random template per class plus noise."""
+    templates = np.random.default_rng(1234).random((10, 28, 28)) < 0.2
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    noise = rng.random((n, 28, 28)) < 0.05
+    images = (templates[labels] ^ noise) * rng.integers(150, 256, (n, 1, 1))
+    return images.astype(np.uint8), labels
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(tmp_path_factory):
+    """A data folder in MNIST's format and names, but tiny: 600 train and 200 test images."""
+    folder = tmp_path_factory.mktemp("tiny-mnist")
+    train, test = synthetic_digits(600, seed=1), synthetic_digits(200, seed=2)
+    for key, array in zip(("train_images", "train_labels", "test_images", "test_labels"),
+                          (*train, *test)):
+        write_idx(folder / FILES[key][0], array)
+    return folder
+
+
+class Mirror(http.server.ThreadingHTTPServer):
+    """Serves a folder on 127.0.0.1 with switches to inject faults:
+
+    missing: file names answered with 404;   flip: names served with one byte flipped;
+    truncate: names cut to half;             hang: accept connections, never answer.
+    """
+    daemon_threads = True
+
+    def __init__(self, folder):
+        super().__init__(("127.0.0.1", 0), MirrorHandler)
+        self.folder = Path(folder)
+        self.missing, self.flip, self.truncate = set(), set(), set()
+        self.hang = False
+        self.requests = []
+        self.stopping = threading.Event()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}/"
+
+
+class MirrorHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        server = self.server
+        name = self.path.lstrip("/")
+        server.requests.append(name)
+        if server.hang:
+            server.stopping.wait(30)
+            return
+        path = server.folder / name
+        if name in server.missing or not path.is_file():
+            self.send_error(404)
+            return
+        body = bytearray(path.read_bytes())
+        if name in server.flip:
+            body[len(body) // 2] ^= 0x01
+        if name in server.truncate:
+            body = body[:len(body) // 2]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(bytes(body))
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    """serve(folder) -> a running Mirror; all are shut down after the test."""
+    servers = []
+
+    def start(folder):
+        server = Mirror(folder)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def dead_url():
+    """A loopback URL where nothing listens (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
