@@ -4,14 +4,21 @@ Results go to stdout (text, or JSON with --json); progress bars and notes go to 
 A problem the user can fix is one sentence and exit status 1; a bad option is exit 2.
 numpy and friends are imported inside the commands so that `mnistnn --help` is quick.
 """
+import json
 import os
 import sys
 
 import click
 
 from . import __version__
-from .cli_common import DownloadProgress, data_dir_option
+from .cli_common import (DownloadProgress, data_dir_option, load_data, load_network,
+                         no_download_option, note, weights_dir_option, weights_option)
+from .cli_classify import classify
+from .cli_imagine import imagine
+from .cli_train import train
 from .errors import MnistnnError
+
+ERRORS_SHOWN = 100  # misclassified digits in `mnistnn test --errors`
 
 
 class Main(click.Group):
@@ -85,18 +92,76 @@ def download(data_dir, mirrors, force, timeout, retries, quiet):
         click.echo(f"MNIST is ready in {data_dir}/.")
 
 
-def not_yet(name):
-    """A command whose issue has not landed yet: exit 1, no fake output."""
-    @main.command(name, help="Not implemented yet.",
-                  context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args):
-        raise click.ClickException(f"{name} is not implemented yet")
+main.add_command(train)
 
 
-for _name in ("train", "test", "imagine", "classify"):
-    not_yet(_name)
+@main.command("test")
+@weights_option
+@weights_dir_option
+@data_dir_option
+@no_download_option
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--min-accuracy", type=float, default=None, metavar="X",
+              help="Exit 1 if test accuracy is below X (a fraction like 0.95, or a "
+                   "percentage like 95).")
+@click.option("--errors", "errors_png", type=click.Path(dir_okay=False), default=None,
+              metavar="PATH", help="Write a PNG of the misclassified digits (the first "
+                                   f"{ERRORS_SHOWN}), each labelled true -> predicted.")
+@click.option("--confusion", "confusion_png", type=click.Path(dir_okay=False), default=None,
+              metavar="PATH", help="Write the confusion matrix as a PNG heat map with counts.")
+@click.option("--quiet", "-q", is_flag=True, help="No notes on stderr.")
+def test_command(weights, weights_dir, data_dir, no_download, as_json, min_accuracy,
+                 errors_png, confusion_png, quiet):
+    """Measure accuracy on the 10,000 MNIST test digits.
 
+    Shows overall and per-digit accuracy and the confusion matrix. With
+    --min-accuracy it is a CI gate: exit status 1 when the network falls short.
+
+    \b
+    Examples:
+      mnistnn test --json --min-accuracy 0.95 > report.json
+      mnistnn test --errors errors.png --confusion confusion.png
+    """
+    from . import data, report
+
+    if min_accuracy is not None and not 0 <= min_accuracy <= 100:
+        raise click.BadParameter("give a fraction (0.95) or a percentage (95)",
+                                 param_hint="--min-accuracy")
+    threshold = None if min_accuracy is None else (
+        min_accuracy / 100 if min_accuracy > 1 else min_accuracy)
+    net = load_network(weights, weights_dir)
+    mnist = load_data(data_dir, no_download, quiet)
+    inputs = data.to_inputs(mnist.test_images)
+    result = report.test_report(net, inputs, mnist.test_labels)
+    if threshold is not None:
+        result["min_accuracy"], result["passed"] = threshold, result["accuracy"] >= threshold
+    click.echo(json.dumps(result) if as_json else report.format_report(result))
+    _test_pictures(net, inputs, mnist.test_labels, result, errors_png, confusion_png, quiet)
+    if threshold is not None and not result["passed"]:
+        raise click.ClickException(
+            f"test accuracy {100 * result['accuracy']:.2f}% is below the required "
+            f"{100 * threshold:.2f}%")
+
+
+def _test_pictures(net, inputs, labels, result, errors_png, confusion_png, quiet):
+    """Write the pictures `mnistnn test` was asked for, saying so on stderr."""
+    from . import plots
+
+    say = (lambda message: None) if quiet else note
+    if confusion_png:
+        plots.save_png(plots.confusion_plot(result["confusion"]), confusion_png)
+        say(f"Wrote the confusion matrix to {confusion_png}")
+    if errors_png:
+        predicted = net.predict(inputs)
+        wrong = int((predicted != labels).sum())
+        plots.save_png(plots.errors_montage(inputs, labels, predicted, ERRORS_SHOWN),
+                       errors_png)
+        say(f"Wrote {min(wrong, ERRORS_SHOWN)} of the {wrong} misclassified digits "
+            f"to {errors_png}")
+
+
+main.add_command(imagine)
+main.add_command(classify)
 
 if os.environ.get("MNISTNN_DEBUG"):  # pragma: no cover - developer aid: real tracebacks
     Main.invoke = click.Group.invoke

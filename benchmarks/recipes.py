@@ -1,0 +1,97 @@
+"""Recipe benchmark: trains each recipe with the project's own command and prints what
+it measured, for the README's results table and `mnistnn train --help`.
+
+    python benchmarks/recipes.py --data-dir data wide          # one recipe, ~10 minutes
+    python benchmarks/recipes.py --data-dir data classic wide best
+
+For each recipe, in a fresh weights folder:
+  mnistnn train --recipe NAME --seed SEED ...   (a child process: wall time, and its peak
+                                                 RSS from os.wait4, i.e. getrusage of
+                                                 that child alone)
+  mnistnn test --json                           (test accuracy of the network it saved)
+plus the epochs run, the median seconds of an epoch's training pass and of its
+evaluation (from metrics.jsonl), and the load average before and after. Extra options
+after `--` go to `mnistnn train` (e.g. `-- --epochs 2` for a quick check).
+"""
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MNISTNN = [sys.executable, "-m", "mnistnn"]
+
+
+def run_child(args):
+    """Run a command; return (exit status, wall seconds, peak RSS in MB)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
+def benchmark(recipe, seed, data_dir, extra, folder):
+    """Train and test one recipe; a dict of the figures."""
+    weights = Path(folder) / recipe
+    train = ["train", "--recipe", recipe, "--seed", str(seed), *extra]
+    common = ["--data-dir", str(data_dir), "--no-download"]
+    load_before = os.getloadavg()
+    status, wall, rss = run_child([*MNISTNN, *train, *common, "--weights-dir", str(weights),
+                                   "--quiet"])
+    load_after = os.getloadavg()
+    if status != 0:
+        raise SystemExit(f"mnistnn train --recipe {recipe} failed with exit status {status}")
+    report = json.loads(subprocess.run([*MNISTNN, "test", "--json", "--weights-dir",
+                                        str(weights), *common, "--quiet"], check=True,
+                                       capture_output=True, text=True).stdout)
+    with open(weights / "metrics.jsonl") as f:
+        epochs = [json.loads(line) for line in f]
+    return {"recipe": recipe, "seed": seed, "command": "mnistnn " + shlex.join(train),
+            "test_accuracy": report["accuracy"], "errors": report["total"] - report["correct"],
+            "wall_seconds": round(wall, 1), "epochs": len(epochs),
+            "epoch_seconds": statistics.median(m["seconds"] for m in epochs),
+            "eval_seconds": statistics.median(m.get("eval_seconds", 0) for m in epochs),
+            "peak_rss_mb": round(rss), "load_before": load_before, "load_after": load_after,
+            "threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+            "cpus": os.cpu_count()}
+
+
+def show(r):
+    """One recipe's figures as a few readable lines."""
+    return (f"{r['recipe']}: {100 * r['test_accuracy']:.2f}% test accuracy ({r['errors']} "
+            f"errors), {r['wall_seconds']:.0f} s ({r['wall_seconds'] / 60:.1f} min) wall, "
+            f"{r['epochs']} epochs "
+            f"({r['epoch_seconds']:.1f} s training + {r['eval_seconds']:.2f} s evaluation "
+            f"per epoch, medians), peak RSS {r['peak_rss_mb']} MB\n"
+            f"  command: {r['command']}\n"
+            f"  load average before {r['load_before'][0]:.2f}, after "
+            f"{r['load_after'][0]:.2f} (1 min); {r['cpus']} CPUs, "
+            f"OPENBLAS_NUM_THREADS={r['threads']}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("recipes", nargs="+", help="recipe names, e.g. classic wide best")
+    parser.add_argument("--data-dir", default="data", help="folder with the MNIST files")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="one JSON object per recipe")
+    parser.add_argument("--keep", metavar="DIR", help="keep each recipe's weights folder "
+                                                      "(checkpoints, training.png) in DIR")
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, extra = parser.parse_args(argv[:cut]), argv[cut + 1:]
+    with tempfile.TemporaryDirectory(prefix="mnistnn-recipes-") as scratch:
+        folder = args.keep or scratch
+        for recipe in args.recipes:
+            result = benchmark(recipe, args.seed, args.data_dir, extra, folder)
+            print(json.dumps(result) if args.json else show(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

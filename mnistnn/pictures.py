@@ -1,0 +1,52 @@
+"""Writing pictures with Pillow: digits as PNGs, upscaled, in grey or a heat colormap,
+and labelled grids (montages) of many digits."""
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .files import atomic_open
+
+COLORMAPS = ("gray", "heat")
+
+
+def to_rgb(values, colormap="gray"):
+    """Values in [0, 1], shape (H, W) -> uint8 RGB (H, W, 3). 'gray' draws ink white on
+    black like MNIST; 'heat' goes black -> red -> yellow -> white."""
+    v = np.clip(np.nan_to_num(np.asarray(values, dtype=np.float64)), 0, 1)
+    if colormap == "gray":
+        rgb = np.repeat(v[..., None], 3, axis=-1)
+    elif colormap == "heat":
+        rgb = np.stack([np.clip(3 * v, 0, 1), np.clip(3 * v - 1, 0, 1),
+                        np.clip(3 * v - 2, 0, 1)], axis=-1)
+    else:
+        raise ValueError(f"unknown colormap {colormap!r}: choose {', '.join(COLORMAPS)}")
+    return (rgb * 255 + 0.5).astype(np.uint8)
+
+
+def digit_image(values, scale=10, colormap="gray"):
+    """A (28, 28) array in [0, 1] as a PIL image, each pixel a scale x scale block."""
+    image = Image.fromarray(to_rgb(values, colormap))
+    return image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+
+
+def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, font_size=None):
+    """Digits (N, 28, 28) in a grid with an optional caption under each one, written in
+    Pillow's small bitmap font, or at font_size pixels (for big cells) when given."""
+    images = list(images)
+    rows = max(1, -(-len(images) // columns))
+    font = ImageFont.load_default(size=font_size) if font_size else ImageFont.load_default()
+    text_h = font.getbbox("Ag")[3] + 3 if font_size else 14
+    cell_w, cell_h = 28 * scale + pad, 28 * scale + pad + (text_h if captions else 0)
+    sheet = Image.new("RGB", (columns * cell_w + pad, rows * cell_h + pad), "black")
+    draw = ImageDraw.Draw(sheet)
+    for i, values in enumerate(images):
+        x, y = pad + (i % columns) * cell_w, pad + (i // columns) * cell_h
+        sheet.paste(digit_image(values, scale, colormap), (x, y))
+        if captions:
+            draw.text((x, y + 28 * scale + 1), str(captions[i]), fill="white", font=font)
+    return sheet
+
+
+def save_png(image, path):
+    """Save a PIL image as PNG atomically (a temporary file, then rename)."""
+    with atomic_open(path) as f:
+        image.save(f, format="PNG")

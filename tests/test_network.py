@@ -1,0 +1,176 @@
+"""The network's math against independent oracles: finite differences, overfitting, seeds."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+from mnistnn.network import ACTIVATIONS, COSTS, SGD, Network, Sigmoid, Softmax, one_hot
+
+COMBINATIONS = list(itertools.product(ACTIVATIONS, COSTS))
+
+
+def small_problem(activation, cost, seed=0, sizes=(6, 5, 4, 3)):
+    """A float64 network and a batch whose units sit away from ReLU's kink."""
+    rng = np.random.default_rng(seed)
+    net = Network(list(sizes), activation, cost, seed=seed, dtype=np.float64)
+    x = rng.random((7, sizes[0]))
+    y = one_hot(rng.integers(0, sizes[-1], 7), sizes[-1], np.float64)
+    return net, x, y
+
+
+def mean_cost(net, x, y):
+    return net.cost.fn(net.forward(x)[0][-1], y)
+
+
+def relative_error(a, b):
+    return np.abs(a - b).max() / max(np.abs(a).max(), np.abs(b).max(), 1e-12)
+
+
+@pytest.mark.parametrize("activation, cost", COMBINATIONS)
+def test_gradients_match_central_differences(activation, cost):
+    net, x, y = small_problem(activation, cost)
+    acts, _ = net.forward(x)
+    delta = net.cost.delta(acts[-1], y) / len(x)      # dC/dz for the mean cost
+    grad_w, grad_b, grad_x = net.backward(acts, delta, need_dx=True)
+    h = 1e-6
+    for params, grads in ((net.weights, grad_w), (net.biases, grad_b), ([x], [grad_x])):
+        for p, g in zip(params, grads):
+            numeric = np.zeros_like(p)
+            for i in np.ndindex(p.shape):
+                saved = p[i]
+                p[i] = saved + h
+                up = mean_cost(net, x, y)
+                p[i] = saved - h
+                down = mean_cost(net, x, y)
+                p[i] = saved
+                numeric[i] = (up - down) / (2 * h)
+            assert relative_error(g, numeric) < 1e-6, (activation, cost, p.shape)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_dropout_gradients_match_central_differences(activation):
+    """With the masks held fixed (same generator seed), backprop through dropout is exact."""
+    net, x, y = small_problem(activation, "log-likelihood", sizes=(6, 8, 8, 3))
+
+    def cost():
+        acts, _ = net.forward(x, dropout=0.4, rng=np.random.default_rng(7))
+        return net.cost.fn(acts[-1], y)
+
+    acts, masks = net.forward(x, dropout=0.4, rng=np.random.default_rng(7))
+    assert masks[1] is not None and masks[2] is not None and masks[3] is None
+    grad_w, _, _ = net.backward(acts, net.cost.delta(acts[-1], y) / len(x), masks)
+    W, h = net.weights[1], 1e-6
+    numeric = np.zeros_like(W)
+    for i in np.ndindex(W.shape):
+        saved = W[i]
+        W[i] = saved + h
+        up = cost()
+        W[i] = saved - h
+        numeric[i] = (up - cost()) / (2 * h)
+        W[i] = saved
+    assert relative_error(grad_w[1], numeric) < 1e-6
+
+
+def test_float32_network_uses_the_same_numbers_as_float64():
+    a = Network([784, 30, 10], seed=3)
+    b = Network([784, 30, 10], seed=3, dtype=np.float64)
+    assert a.dtype == np.float32 and b.dtype == np.float64
+    np.testing.assert_allclose(a.weights[0], b.weights[0], rtol=1e-6)
+
+
+# Learning rates that suit each combination (relu and tanh units want smaller steps).
+OVERFIT_LR = {"sigmoid": (3.0, 0.5, 0.5), "tanh": (0.1, 0.1, 0.1), "relu": (0.3, 0.05, 0.05)}
+
+
+@pytest.mark.parametrize("activation, cost", COMBINATIONS)
+def test_a_tiny_network_overfits_a_few_dozen_examples(activation, cost):
+    rng = np.random.default_rng(1)
+    x = rng.random((30, 784)).astype(np.float32)
+    labels = rng.integers(0, 10, 30)
+    net = Network([784, 30, 10], activation, cost, seed=1)
+    optimizer = SGD(OVERFIT_LR[activation][list(COSTS).index(cost)])
+    assert net.accuracy(x, labels) < 0.5
+    for _ in range(2000):
+        net.train_batch(x, one_hot(labels), optimizer)
+        if net.accuracy(x, labels) == 1.0:
+            break
+    assert net.accuracy(x, labels) == 1.0
+
+
+def test_same_seed_same_weights_different_seed_different():
+    a, b, c = (Network([784, 30, 10], seed=s) for s in (5, 5, 6))
+    assert all(np.array_equal(p, q) for p, q in zip(a.weights + a.biases, b.weights + b.biases))
+    assert not np.array_equal(a.weights[0], c.weights[0])
+
+
+def test_initialisation_scales():
+    sig = Network([784, 100, 10], "sigmoid", seed=0)
+    relu = Network([784, 100, 10], "relu", "log-likelihood", seed=0)
+    assert abs(sig.weights[0].std() - 1 / np.sqrt(784)) < 0.002
+    assert abs(relu.weights[0].std() - np.sqrt(2 / 784)) < 0.002
+    assert abs(sig.biases[0].std() - 1) < 0.3 and not relu.biases[0].any()
+
+
+def test_sigmoid_is_stable_for_any_input():
+    z = np.array([-1e30, -1000, -89, -10, 0, 10, 89, 1000, 1e30], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = Sigmoid.fn(z)
+    assert np.all(np.isfinite(a)) and a[0] == 0 and a[-1] == 1 and a[4] == 0.5
+    np.testing.assert_allclose(Sigmoid.fn(np.array([2.0, -3.0])), 1 / (1 + np.exp([-2.0, 3.0])))
+
+
+def test_softmax_rows_sum_to_one_even_for_huge_inputs():
+    z = np.array([[1e4, 0, -1e4], [1, 2, 3]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = Softmax.fn(z.copy())
+    np.testing.assert_allclose(a.sum(axis=1), 1, rtol=1e-6)
+    assert a[0, 0] == 1
+
+
+def test_predict_proba_rows_are_probabilities():
+    net = Network([784, 30, 10], seed=0)
+    p = net.predict_proba(np.random.default_rng(0).random((5, 784)))
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-5)
+    x = np.random.default_rng(0).random((5, 784))
+    assert (p >= 0).all() and np.array_equal(p.argmax(1), net.predict(x))
+
+
+def test_feedforward_in_chunks_equals_one_pass():
+    net = Network([784, 30, 10], seed=0)
+    x = np.random.default_rng(0).random((25, 784)).astype(np.float32)
+    np.testing.assert_allclose(net.feedforward(x, batch_size=7), net.feedforward(x), rtol=1e-6)
+
+
+def test_momentum_step_is_the_textbook_update():
+    net = Network([3, 2], "sigmoid", "cross-entropy", seed=0, dtype=np.float64)
+    W0 = net.weights[0].copy()
+    opt = SGD(lr=0.1, momentum=0.5)
+    g = [np.ones_like(W0)], [np.zeros(2)]
+    opt.apply(net, [0.1 * g[0][0]], [0.1 * g[1][0]])   # v = -0.1 g
+    opt.apply(net, [0.1 * g[0][0]], [0.1 * g[1][0]])   # v = 0.5 (-0.1 g) - 0.1 g
+    np.testing.assert_allclose(net.weights[0], W0 - 0.1 - 0.15)
+
+
+def test_l2_and_max_norm():
+    net = Network([3, 4, 2], seed=0, dtype=np.float64)
+    net.weights[0][:] = 10.0
+    W1 = net.weights[1].copy()
+    SGD(lr=0.1, l2=0.5).apply(net, [0 * W for W in net.weights], [0 * b for b in net.biases])
+    np.testing.assert_allclose(net.weights[1], W1 * (1 - 0.05))
+    SGD(lr=0.1, max_norm=2.0).apply(net, [0 * W for W in net.weights],
+                                    [0 * b for b in net.biases])
+    np.testing.assert_allclose(np.linalg.norm(net.weights[0], axis=1), 2.0)
+
+
+def test_bad_construction_is_a_clear_error():
+    with pytest.raises(ValueError, match="two or more positive integers"):
+        Network([784])
+    with pytest.raises(ValueError, match="positive integers"):
+        Network([784, 0, 10])
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        Network([784, 10], "swish")
+    with pytest.raises(ValueError, match="unknown cost"):
+        Network([784, 10], cost="hinge")

@@ -1,0 +1,220 @@
+"""`mnistnn train`: checkpoints, resume, Ctrl-C, divergence and bad options, on tiny data."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mnistnn import checkpoint, cli_train, network, train
+from mnistnn.cli import main
+
+
+def run(*args, **kw):
+    result = CliRunner().invoke(main, [str(a) for a in args], **kw)
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+def train_tiny(data, weights, *args):
+    return run("train", "--data-dir", data, "--weights-dir", weights, "--no-download",
+               "--validation-size", 100, *args)
+
+
+def params(path):
+    net = checkpoint.load(path)
+    return net.weights + net.biases
+
+
+def test_writes_latest_best_and_metrics(tiny_mnist, tmp_path):
+    result = train_tiny(tiny_mnist, tmp_path, "--epochs", 3, "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [m["epoch"] for m in lines] == [1, 2, 3]
+    assert set(lines[0]) >= {"epoch", "train_loss", "train_accuracy", "validation_accuracy",
+                             "seconds"}
+    history = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert history == lines
+    latest, best = checkpoint.read(tmp_path / "latest.npz"), checkpoint.read(tmp_path / "best.npz")
+    assert latest.meta["state"]["epoch"] == 3 and not latest.meta["interrupted"]
+    best_epoch = max(lines, key=lambda m: m["validation_accuracy"])["epoch"]
+    assert best.meta["state"]["epoch"] == best_epoch
+    assert lines[-1]["validation_accuracy"] > 0.5  # it learned something
+
+
+def test_text_output_has_one_line_per_epoch(tiny_mnist, tmp_path):
+    result = train_tiny(tiny_mnist, tmp_path, "--epochs", 2)
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("epoch   2/2  loss ")
+    assert "validation" in lines[0] and lines[0].endswith(" s")
+    assert "Best validation accuracy" in result.stderr and "best.npz" in result.stderr
+
+
+def test_same_seed_same_weights_different_seed_different(tiny_mnist, tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        assert train_tiny(tiny_mnist, tmp_path / name, "--epochs", 1, "--seed", seed,
+                          "-q").exit_code == 0
+    a, b, c = (params(tmp_path / n / "latest.npz") for n in "abc")
+    assert all(np.array_equal(p, q) for p, q in zip(a, b))
+    assert not np.array_equal(a[0], c[0])
+
+
+MOMENTUM = ("--momentum", 0.5, "--lr", 0.5, "--cost", "cross-entropy", "--batch-size", 20)
+
+
+def test_resume_equals_training_straight_through(tiny_mnist, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_tiny(tiny_mnist, straight, "--epochs", 4, *MOMENTUM).exit_code == 0
+    assert train_tiny(tiny_mnist, split, "--epochs", 2, *MOMENTUM).exit_code == 0
+    resumed = train_tiny(tiny_mnist, split, "--resume", split / "latest.npz", "--epochs", 2)
+    assert resumed.exit_code == 0, resumed.output
+    assert "Resuming" in resumed.stderr
+    assert [line.split()[1] for line in resumed.stdout.splitlines()] == ["3/4", "4/4"]
+    for p, q in zip(params(straight / "latest.npz"), params(split / "latest.npz")):
+        assert np.array_equal(p, q)
+    history = (split / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in history] == [1, 2, 3, 4]
+
+
+def test_resume_after_ctrl_c_mid_epoch_equals_straight_through(tiny_mnist, tmp_path):
+    """SIGINT arrives during batch 7 of epoch 2; the resumed run finishes identically."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_tiny(tiny_mnist, straight, "--epochs", 3, *MOMENTUM, "--dropout", 0.2,
+                      "--activation", "relu").exit_code == 0
+
+    def interrupt(done, total, loss, calls=[]):
+        calls.append(done)
+        if len(calls) == total + 7:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    real_run = train.Trainer.run
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(train.Trainer, "run",
+                   lambda self, on_batch=None, on_epoch=None: real_run(self, interrupt, on_epoch))
+        result = train_tiny(tiny_mnist, split, "--epochs", 3, *MOMENTUM, "--dropout", 0.2,
+                            "--activation", "relu")
+    assert result.exit_code == 130, result.output
+    assert "Interrupted in epoch 2 after batch 7 of 25" in result.stderr
+    assert "mnistnn train --resume" in result.stderr
+    saved = checkpoint.read(split / "latest.npz")
+    assert saved.meta["interrupted"] and saved.meta["state"]["batch"] == 7
+    resumed = train_tiny(tiny_mnist, split, "--resume", split / "latest.npz")
+    assert resumed.exit_code == 0, resumed.output
+    for p, q in zip(params(straight / "latest.npz"), params(split / "latest.npz")):
+        assert np.array_equal(p, q)
+
+
+def test_ctrl_c_in_a_real_process(tiny_mnist, tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mnistnn", "train", "--data-dir", str(tiny_mnist),
+         "--weights-dir", str(tmp_path), "--no-download", "--validation-size", "100",
+         "--epochs", "100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = process.stdout.readline()            # wait for a whole epoch to be done
+    assert first.startswith("epoch")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Interrupted in epoch" in err and "Traceback" not in err
+    assert "mnistnn train --resume " + str(tmp_path / "latest.npz") in err
+    saved = checkpoint.read(tmp_path / "latest.npz")
+    assert saved.meta["interrupted"] is True
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_path):
+    tanh = ("--activation", "tanh", "--cost", "cross-entropy")
+    assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1, "--lr", 0.05, *tanh).exit_code == 0
+    good = (tmp_path / "latest.npz").read_bytes()
+    result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
+                        "--epochs", 3, "--lr", 1e38)
+    assert result.exit_code == 1
+    assert "training diverged at epoch 2" in result.output
+    assert "too high" in result.output and "latest.npz (epoch 1)" in result.output
+    assert (tmp_path / "latest.npz").read_bytes() == good
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--layers", "100,30,10"), "must start with 784"),
+    (("--layers", "784,30,9"), "end with 10"),
+    (("--layers", "784,0,10"), "at least one unit"),
+    (("--layers", "784,x,10"), "not a comma-separated list"),
+    (("--lr", "0"), "learning rate must be positive"),
+    (("--lr", "-1"), "learning rate must be positive"),
+    (("--epochs", "0"), "epochs must be at least 1"),
+    (("--batch-size", "0"), "batch size must be at least 1"),
+    (("--activation", "swish"), "'swish' is not one of"),
+    (("--cost", "hinge"), "'hinge' is not one of"),
+    (("--nesterov",), "Nesterov momentum needs --momentum"),
+    (("--dropout", "1"), "dropout must be in"),
+    (("--validation-size", "0", "--patience", "2"), "--patience needs a validation set"),
+    (("--validation-size", "600"), "must be smaller than the training set"),
+])
+def test_bad_options_are_usage_errors(tiny_mnist, tmp_path, args, words):
+    result = train_tiny(tiny_mnist, tmp_path, *args)
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+
+
+def test_resume_cannot_change_the_architecture(tiny_mnist, tmp_path):
+    assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1).exit_code == 0
+    result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
+                        "--layers", "784,50,10")
+    assert result.exit_code == 2 and "cannot change" in result.output
+    result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz")
+    assert result.exit_code == 2 and "already finished its 1 epochs" in result.output
+
+
+def test_cli_choices_match_the_library():
+    assert cli_train.ACTIVATIONS == tuple(network.ACTIVATIONS)
+    assert cli_train.COSTS == tuple(network.COSTS)
+    assert cli_train.SCHEDULES == train.SCHEDULES
+
+
+def test_early_stopping(tiny_mnist, tmp_path):
+    result = train_tiny(tiny_mnist, tmp_path, "--epochs", 50, "--patience", 2, "--json")
+    assert result.exit_code == 0
+    epochs = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(epochs) < 50 and "Stopped early" in result.stderr
+    best = max(m["validation_accuracy"] for m in epochs)
+    assert all(m["validation_accuracy"] <= best for m in epochs[-2:])
+
+
+def test_schedules():
+    config = train.TrainConfig(lr=1.0, epochs=10, schedule="cosine", warmup=2)
+    rates = [train.lr_at(config, e) for e in range(10)]
+    assert rates[0] < rates[1] < rates[2] == 1.0 and rates[-1] < 0.1
+    step = train.TrainConfig(lr=1.0, epochs=8, schedule="step")
+    assert [train.lr_at(step, e) for e in (0, 3, 4, 6, 7)] == [1.0, 1.0, 0.3, 0.1, 0.1]
+
+
+def test_bad_options_are_caught_before_any_download_or_file_change(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTNN_MIRRORS", "http://127.0.0.1:9/")  # would fail if contacted
+    (tmp_path / "metrics.jsonl").write_text("{}\n")
+    result = run("train", "--lr", "0", "--data-dir", tmp_path / "nothing",
+                 "--weights-dir", tmp_path)
+    assert result.exit_code == 2 and "learning rate must be positive" in result.output
+    assert (tmp_path / "metrics.jsonl").read_text() == "{}\n"
+    assert not (tmp_path / "nothing").exists()
+
+
+def test_missing_data_is_a_clear_error(tmp_path):
+    result = run("test", "--data-dir", str(tmp_path), "--no-download",
+                 "--weights-dir", str(tmp_path / "w"))
+    assert result.exit_code == 1
+    result = run("train", "--data-dir", str(tmp_path), "--no-download",
+                 "--weights-dir", str(tmp_path / "w"))
+    assert result.exit_code == 1
+    assert "MNIST is not in" in result.output and "mnistnn download" in result.output
+
+
+def test_train_downloads_what_is_missing(serve, tiny_mnist, monkeypatch, tmp_path):
+    mirror = serve(tiny_mnist)  # tiny files fail the checksum: the download must refuse them
+    monkeypatch.setenv("MNISTNN_MIRRORS", mirror.url)
+    result = run("train", "--data-dir", str(tmp_path / "d"), "--weights-dir", str(tmp_path),
+                 "--epochs", "1", "--validation-size", "100")
+    assert result.exit_code == 1
+    assert "checksum mismatch" in result.output
