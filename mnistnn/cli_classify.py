@@ -1,9 +1,122 @@
 """`mnistnn classify`: read the digit in a person's own images."""
+import json
+from pathlib import Path
+
 import click
+
+from .cli_common import load_network, note, weights_dir_option, weights_option
+
+STDIN = "<stdin>"  # how `-` (an image piped in) is named in the output
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp",
+                  ".pbm", ".pgm", ".ppm", ".pnm")
 
 
 @click.command()
-@click.argument("images", nargs=-1)
-def classify(images):
-    """Read the digit in each of your IMAGES (not implemented yet)."""
-    raise click.ClickException("classify is not implemented yet")
+@click.argument("images", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@weights_option
+@weights_dir_option
+@click.option("--top", type=click.IntRange(1, 10), default=1, show_default=True, metavar="K",
+              help="Also show the runners-up: the K most likely digits.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per image on stdout (JSON Lines).")
+@click.option("--save-preprocessed", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write the 28x28 image the network saw (enlarged 10x) into DIR as PNG.")
+def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
+    """Read the digit in each of your IMAGES (PNG, JPEG, GIF, BMP, TIFF, WebP).
+
+    Dark ink on light paper or light ink on dark, a drawing, a scan or a photo: each
+    image is brought to MNIST's form (ink cropped, scaled to 20 px, centred) first.
+    A folder stands for the images in it; - reads one image from stdin. Every image
+    is tried; the exit status is 1 if any could not be read.
+
+    \b
+    Examples:
+      mnistnn classify data/samples/
+      mnistnn classify digit.png --top 3 --save-preprocessed seen/
+      cat digit.jpg | mnistnn classify - --json
+    """
+    from . import imaging
+    from .errors import ImageError
+
+    net = load_network(weights, weights_dir)
+    saver = PreprocessedSaver(save_preprocessed) if save_preprocessed else None
+    failed = total = 0
+    for name, source in _sources(images):
+        total += 1
+        try:
+            if source is None:
+                raise ImageError(f"{name}: no image files (.png, .jpg, .gif, .bmp, .tif, "
+                                 f".webp, ...) in this folder")
+            x = imaging.load_digit(source, name)                   # (784,)
+        except ImageError as exc:
+            failed += 1
+            _echo_error(name, str(exc), as_json)
+            continue
+        probabilities = net.predict_proba(x[None])[0]              # (10,)
+        click.echo(_format(name, probabilities, top, as_json))
+        if saver:
+            note(f"{name}: the network saw {saver.save(name, x.reshape(28, 28))}")
+    if failed:
+        raise click.ClickException(f"{failed} of {total} images could not be read")
+
+
+def _sources(arguments):
+    """(name, path or bytes) for each image to classify; a folder expands to its images
+    and `-` to the bytes on stdin. A folder with no images yields (name, None)."""
+    for argument in arguments:
+        if argument == "-":
+            with click.open_file("-", "rb") as stdin:
+                yield STDIN, stdin.read()
+        elif Path(argument).is_dir():
+            found = find_images(argument)
+            yield from ((str(path), path) for path in found)
+            if not found:
+                yield argument, None
+        else:
+            yield argument, argument
+
+
+def find_images(folder):
+    """The image files directly inside folder (by suffix, hidden files skipped), sorted."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file()
+                  and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _echo_error(name, message, as_json):
+    """A failed image: a JSON object on stdout with --json, else a line on stderr."""
+    if as_json:
+        click.echo(json.dumps({"path": name, "error": message}))
+    else:
+        click.echo(f"Error: {message}", err=True)
+
+
+def _format(name, probabilities, top, as_json):
+    """One output line: 'digit.png: 7 (98.6%)' (+ runners-up), or a JSON object."""
+    order = probabilities.argsort()[::-1]
+    if as_json:
+        p = [round(float(v), 6) for v in probabilities]
+        return json.dumps({"path": name, "digit": int(order[0]),
+                           "confidence": p[order[0]], "probabilities": p})
+    best = [f"{d} ({100 * probabilities[d]:.1f}%)" for d in order[:top]]
+    return f"{name}: {best[0]}" + (f"; then {', '.join(best[1:])}" if top > 1 else "")
+
+
+class PreprocessedSaver:
+    """Writes each preprocessed digit as DIR/<name>.png, enlarged so it can be looked at;
+    names that repeat in one run get -2, -3, ... so nothing is overwritten."""
+
+    def __init__(self, folder):
+        self.folder, self.used = Path(folder), set()
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def save(self, name, digit):
+        from .pictures import digit_image, save_png
+
+        stem = "stdin" if name == STDIN else Path(name).stem
+        path, n = self.folder / f"{stem}.png", 1
+        while path in self.used:
+            n += 1
+            path = self.folder / f"{stem}-{n}.png"
+        self.used.add(path)
+        save_png(digit_image(digit, scale=10), path)
+        return path

@@ -1,0 +1,261 @@
+"""A person's image of a digit -> the MNIST form the network was trained on (Pillow + numpy).
+
+    x = load_digit("seven.jpg")     # (784,) float32, ink 1 on background 0, like MNIST
+
+MNIST digits are light ink on black, scaled so the longer side of the ink is 20 pixels
+(anti-aliased) and moved so that their centre of mass is at the centre of a 28x28 field.
+A photo, a scan or a paint-program drawing is brought to that form in four steps:
+
+    read_grey   first frame, EXIF orientation, transparency over white, any mode -> grey
+    ink_map     polarity from the border, uneven light removed, paper noise thresholded
+    to_mnist    crop to the ink, thin pen lines thickened to MNIST's stroke width,
+                longer side 20 px, centre of mass at (14, 14) of the 28x28 field
+"""
+import io
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+WORK_SIDE = 1024     # larger images are reduced to this first: time and memory stay bounded
+BOX, FIELD, CENTRE = 20, 28, 14.0   # MNIST: 20 px box, 28 px field, mean centre of mass
+CANVAS = 80          # 4 x BOX: the scale at which stroke width is measured and adjusted
+STROKE = 7.5         # median MNIST stroke width at CANVAS scale (2 area / perimeter)
+MIN_CONTRAST = 0.1   # ink must differ from the paper by this much (of black to white)
+# What Pillow's decoders raise on damaged files (UnidentifiedImageError is an OSError).
+DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError,
+                 KeyError, TypeError, ZeroDivisionError, MemoryError, Image.DecompressionBombError)
+
+
+def load_digit(source, name=None):
+    """An image file (path) or its bytes -> MNIST-style input (784,) float32 in [0, 1].
+
+    Raises ImageError, one sentence naming the file, when it is not a readable image
+    or holds no ink."""
+    name = name or (str(source) if isinstance(source, (str, Path)) else "<bytes>")
+    try:
+        return to_mnist(ink_map(read_grey(source))).reshape(FIELD * FIELD)
+    except ImageError as exc:
+        raise ImageError(f"{name}: {exc}") from None
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def read_grey(source):
+    """A path or bytes -> grey levels (H, W) float32, 0 black .. 1 white, at most
+    WORK_SIDE a side, transparency over white (over black for light ink)."""
+    image = _decode(source)
+    grey = np.clip(np.asarray(image, dtype=np.float32) / (1 if image.mode == "F" else 255), 0, 1)
+    if image.mode != "LA":
+        return grey
+    grey, alpha = grey[..., 0], grey[..., 1]
+    over_white = alpha * grey + (1 - alpha)
+    return alpha * grey if np.ptp(over_white) < MIN_CONTRAST <= np.ptp(alpha) else over_white
+
+
+def _decode(source):
+    """The image's first frame, upright (EXIF), in mode L, LA (if it has transparency) or
+    F (16-bit and float images, scaled to [0, 1]), reduced to at most WORK_SIDE a side."""
+    with warnings.catch_warnings():
+        # Pillow only warns between 1x and 2x its pixel limit; refuse those too.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with _open_source(source) as fp:
+                with Image.open(fp) as probe:
+                    probe.verify()     # PNG: every chunk's checksum, which decoding skips
+                fp.seek(0)
+                with Image.open(fp) as image:
+                    image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2..1/8
+                    image.load()                                      # GIF: the first frame
+                    grey = _grey_mode(ImageOps.exif_transpose(image))
+                    grey.thumbnail((WORK_SIDE, WORK_SIDE), Image.BOX)   # area average
+                    return grey
+        except UnidentifiedImageError:
+            raise ImageError("not an image file that Pillow can read") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageError(f"the image declares more than {Image.MAX_IMAGE_PIXELS:,} "
+                             f"pixels, refused as a possible decompression bomb") from None
+        except ImageError:
+            raise
+        except DECODE_ERRORS as exc:
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ImageError(f"the image data is damaged or cut short ({why})") from None
+
+
+def _open_source(source):
+    """A file object for Image.open; empty, missing and folder sources fail here."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if not len(source):
+            raise ImageError("the file is empty (0 bytes), not an image")
+        return io.BytesIO(source)
+    path = Path(source)
+    if path.is_dir():
+        raise ImageError("is a folder, not an image")
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError("the file is empty (0 bytes), not an image")
+        return open(path, "rb")
+    except OSError as exc:
+        raise ImageError(f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _grey_mode(image):
+    """Any Pillow mode (palette, RGB, CMYK, 1-bit, 16-bit, ...) -> L, LA or F."""
+    if image.mode.startswith("I") or image.mode == "F":     # 16-bit (or float) levels
+        scale = 1 if image.mode == "F" else 1 / 65535
+        return image.convert("F").point(lambda v: v * scale)
+    has_alpha = "A" in image.mode or "a" in image.mode or "transparency" in image.info
+    try:
+        return image.convert("RGBA").convert("LA") if has_alpha else image.convert("L")
+    except ValueError:
+        raise ImageError(f"its colour mode {image.mode} is not supported") from None
+
+
+# -- finding the ink -------------------------------------------------------------------
+
+def ink_map(grey):
+    """Grey levels (H, W), 1 = white -> ink (H, W) float32 in [0, 1], 0 on the paper.
+
+    Raises ImageError when nothing stands out from the paper (a blank image)."""
+    x = _box_blur(grey, round(max(grey.shape) / 400))   # JPEG and paper grain average out
+    paper = _border_level(x)
+    if paper - x.min() >= x.max() - paper:   # the ink is the extreme further from the paper
+        x, paper = 1 - x, 1 - paper          # dark ink: flip, so that ink is bright
+    r = x - _background(x, paper)            # uneven light removed: paper ~ 0
+    peak = float(r.max())
+    quiet = np.abs(r[r < 0.5 * peak])    # the paper's noise: pixels well below the ink
+    sigma = 1.4826 * float(np.median(quiet)) if quiet.size else 0.0
+    if peak < max(MIN_CONTRAST, 8 * sigma):
+        raise ImageError("no digit found: the image is blank (no ink stands out "
+                         "from the background)")
+    low = max(5 * sigma, 0.15 * peak)
+    full = max(float(np.percentile(r[r > low], 75)), low + 1e-3)  # a stroke's core
+    return np.clip((r - low) / (full - low), 0, 1).astype(np.float32)
+
+
+def _border_level(x):
+    """The paper's grey level, estimated as the median of a thin frame around x (H, W)."""
+    m = max(1, min(x.shape) // 50)
+    return float(np.median(np.concatenate([x[:m].ravel(), x[-m:].ravel(),
+                                           x[:, :m].ravel(), x[:, -m:].ravel()])))
+
+
+def _background(x, level, rounds=4):
+    """The paper under bright ink (H, W): a quadratic surface in the pixel coordinates,
+    fitted on a 64 px copy to the pixels that are not ink, starting from those nearer
+    the paper's level than the brightest ink."""
+    small = _resize(x, 64 / max(x.shape)) if max(x.shape) > 64 else x
+    terms = np.stack(np.broadcast_arrays(*_quadratic(*small.shape)), -1).reshape(-1, 6)
+    s = small.ravel().astype(np.float64)
+    paper = s <= max((level + s.max()) / 2, s.min())
+    for _ in range(rounds):
+        t = terms[paper]                               # least squares: (6, 6) normal equations
+        coef = np.linalg.solve(t.T @ t + 1e-9 * np.eye(6), t.T @ s[paper])
+        resid = s - terms @ coef
+        spread = 1.4826 * np.median(np.abs(resid[paper]))
+        if np.count_nonzero(resid <= 2.5 * spread + 1e-3) < 6:   # too few to refit on
+            break
+        paper = resid <= 2.5 * spread + 1e-3
+    return sum(c * term for c, term in zip(coef.astype(np.float32), _quadratic(*x.shape)))
+
+
+def _quadratic(h, w):
+    """The terms 1, u, v, u^2, uv, v^2 of an (h, w) grid, u (1, w) across and v (h, 1)
+    down, both from -1 to 1."""
+    u = np.linspace(-1, 1, w, dtype=np.float32)[None, :]
+    v = np.linspace(-1, 1, h, dtype=np.float32)[:, None]
+    return np.float32(1), u, v, u * u, u * v, v * v
+
+
+def _box_blur(x, radius):
+    """Mean over a (2 radius + 1)^2 window, edges repeated; radius 0 returns x. (H, W)."""
+    if radius < 1:
+        return x
+    k = 2 * radius + 1
+    for axis in (0, 1):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (radius + 1, radius)
+        c = np.cumsum(np.pad(x, pad, mode="edge"), axis=axis, dtype=np.float64)
+        n = c.shape[axis]   # window sums from running sums: c[i + k] - c[i]
+        x = (np.take(c, np.arange(k, n), axis) - np.take(c, np.arange(n - k), axis)) / k
+    return x.astype(np.float32)
+
+
+# -- the MNIST form --------------------------------------------------------------------
+
+def to_mnist(ink):
+    """Ink (H, W) in [0, 1] -> (28, 28) float32: the ink's bounding box scaled so its longer
+    side is 20 px, strokes at least MNIST's width, centre of mass at the field's centre."""
+    crop = _crop(ink)
+    canvas = _resize(crop, CANVAS / max(crop.shape))
+    # A pen line thinner than a canvas pixel is averaged to grey: bring its core back to 1.
+    core = np.percentile(canvas[canvas > 0.05 * canvas.max()], 90)
+    canvas = _thicken(np.clip(canvas / core, 0, 1))
+    digit = np.clip(_resize(canvas, BOX / max(canvas.shape)), 0, 1)
+    return _centre(digit)
+
+
+def _crop(ink):
+    """The ink's bounding box (h, w), leaving out specks (dust, a stray dot) that lie apart
+    from the digit: rows, then columns, then rows again."""
+    gap = max(1, round(0.01 * max(ink.shape)))
+    top, bottom = _extent(ink.sum(axis=1), gap)
+    left, right = _extent(ink[top:bottom].sum(axis=0), gap)
+    top, bottom = _extent(ink[:, left:right].sum(axis=1), gap)
+    return ink[top:bottom, left:right]
+
+
+def _extent(profile, gap, share=0.1):
+    """(start, stop) of the ink along one axis, given its profile (n,): runs of ink apart
+    from the rest by more than gap pixels and holding less than share of the ink are
+    left out at either end."""
+    on = np.flatnonzero(profile)
+    cuts = np.flatnonzero(np.diff(on) > gap)
+    starts, ends = on[np.r_[0, cuts + 1]], on[np.r_[cuts, len(on) - 1]] + 1
+    mass = np.array([profile[a:b].sum() for a, b in zip(starts, ends)])   # (runs,)
+    big = np.flatnonzero(mass >= min(share * mass.sum(), mass.max()))
+    return starts[big[0]], ends[big[-1]]
+
+
+def _resize(a, scale):
+    """(H, W) float array scaled by `scale` (area average when shrinking, else bilinear)."""
+    size = (max(1, round(a.shape[1] * scale)), max(1, round(a.shape[0] * scale)))
+    method = Image.BOX if scale < 1 else Image.BILINEAR
+    return np.asarray(Image.fromarray(a.astype(np.float32), "F").resize(size, method))
+
+
+def stroke_width(canvas):
+    """Mean stroke width in pixels of the ink > 0.5: 2 area / perimeter (a long stroke of
+    width w and length L has area wL and perimeter about 2L)."""
+    mask = np.pad(canvas > 0.5, 1)
+    perimeter = np.count_nonzero(np.diff(mask, axis=0)) + np.count_nonzero(np.diff(mask, axis=1))
+    return 2 * np.count_nonzero(mask) / max(perimeter, 1)
+
+
+def _thicken(canvas):
+    """Widen strokes thinner than MNIST's (a pen line on a large page) with a max filter;
+    strokes already as wide or wider are left alone."""
+    missing = STROKE - stroke_width(canvas)
+    if missing < 2:
+        return canvas
+    k = 2 * int(round(missing / 2)) + 1          # odd window: grows each side by k // 2
+    padded = Image.fromarray(np.pad(canvas, k // 2).astype(np.float32), "F")
+    return np.asarray(padded.filter(ImageFilter.MaxFilter(k)))
+
+
+def _centre(digit):
+    """Place digit (h, w), h, w <= 20, in a 28x28 field with its centre of mass at the
+    field's centre (whole-pixel shifts, as MNIST did), never cutting it off."""
+    h, w = digit.shape
+    mass = digit.sum()
+    cy = (digit.sum(axis=1) @ np.arange(h)) / mass
+    cx = (digit.sum(axis=0) @ np.arange(w)) / mass
+    top = int(np.clip(round(CENTRE - cy), 0, FIELD - h))
+    left = int(np.clip(round(CENTRE - cx), 0, FIELD - w))
+    field = np.zeros((FIELD, FIELD), dtype=np.float32)
+    field[top:top + h, left:left + w] = digit
+    return field

@@ -1,0 +1,231 @@
+"""`mnistnn classify` in-process (CliRunner + tmp_path) on real image files, and the model
+and sample images that ship with the project."""
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from mnistnn import checkpoint
+from mnistnn.cli import main
+from mnistnn.cli_classify import find_images
+from mnistnn.idx import read_idx
+from mnistnn.network import Network
+from test_imaging import BAD, WRITERS, pen_mask, style
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data" / "samples"
+LINE = re.compile(r"^(?P<path>.+): (?P<digit>\d) \((?P<percent>\d+\.\d)%\)$")
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, ["classify", *map(str, args)], input=input)
+
+
+@pytest.fixture
+def good(tmp_path):
+    """Three good images: a seven (PNG), a three (JPEG) and a four on a transparent canvas."""
+    files = {}
+    for digit, name, kind in ((7, "seven.png", "black-on-white"), (3, "three.jpg", "jpeg"),
+                              (4, "four.png", "transparent")):
+        mask = pen_mask(digit, (240, 300), (40, 30, 150, 230), 18)
+        files[digit] = tmp_path / name
+        files[digit].write_bytes(style(mask, kind))
+    return files
+
+
+@pytest.fixture
+def weights_dir(tmp_path):
+    """An empty weights folder: classify falls back to the shipped model."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    return folder
+
+
+def test_text_output_one_line_per_file(good, weights_dir):
+    result = run(*good.values(), "--weights-dir", weights_dir)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    for (digit, path), line in zip(good.items(), lines):
+        match = LINE.match(line)
+        assert match, line
+        assert match["path"] == str(path) and int(match["digit"]) == digit
+        assert 50 < float(match["percent"]) <= 100
+    assert "Using the model that ships with mnistnn" in result.stderr
+
+
+def test_top_shows_the_runners_up(good, weights_dir):
+    result = run(good[7], "--top", "3", "--weights-dir", weights_dir)
+    assert result.exit_code == 0, result.output
+    line = result.stdout.strip()
+    assert re.fullmatch(r".+: 7 \(\d+\.\d%\); then \d \(\d+\.\d%\), \d \(\d+\.\d%\)", line), line
+    digits = re.findall(r"(\d) \(", line)
+    percents = [float(p) for p in re.findall(r"\((\d+\.\d)%\)", line)]
+    assert len(set(digits)) == 3 and percents == sorted(percents, reverse=True)
+    assert run(good[7], "--top", "11").exit_code == 2
+
+
+def test_json_lines_schema(good, weights_dir):
+    result = run(*good.values(), "--json", "--weights-dir", weights_dir)
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(objects) == 3
+    for (digit, path), obj in zip(good.items(), objects):
+        assert set(obj) == {"path", "digit", "confidence", "probabilities"}
+        assert obj["path"] == str(path) and obj["digit"] == digit
+        p = obj["probabilities"]
+        assert len(p) == 10 and all(isinstance(v, float) and 0 <= v <= 1 for v in p)
+        assert abs(sum(p) - 1) < 1e-4
+        assert obj["confidence"] == p[digit] == max(p)
+
+
+def test_a_batch_with_bad_files_still_answers_the_good_ones(good, tmp_path, weights_dir):
+    bad = []
+    for name, (data, _) in BAD.items():
+        bad.append(tmp_path / name)
+        bad[-1].write_bytes(data)
+    bad.append(tmp_path / "does-not-exist.png")
+    # Awkward but valid images are answered too: animated GIF, 16-bit PNG, CMYK JPEG.
+    ink = np.asarray(pen_mask(7, (240, 300), (40, 30, 150, 230), 18))
+    awkward = []
+    for kind in ("animated-gif", "16-bit-png", "cmyk-jpeg"):
+        awkward.append(tmp_path / f"seven-{kind}.{kind.rsplit('-', 1)[1]}")
+        awkward[-1].write_bytes(WRITERS[kind](ink))
+    paths = [good[7], *bad, good[3], *awkward]
+
+    text = run(*paths, "--weights-dir", weights_dir)
+    assert text.exit_code == 1
+    answers = [LINE.match(line) for line in text.stdout.splitlines()]
+    assert [(m["path"], int(m["digit"])) for m in answers] == [
+        (str(good[7]), 7), (str(good[3]), 3), *((str(p), 7) for p in awkward)]
+    errors = [line for line in text.stderr.splitlines() if not line.startswith("Using")]
+    assert len(errors) == len(bad) + 1                   # one line per bad file, then a sum
+    for path, line in zip(bad, errors):
+        assert line.startswith(f"Error: {path}: "), line
+    assert errors[-1] == f"Error: {len(bad)} of {len(paths)} images could not be read"
+    assert "Traceback" not in text.output
+
+    as_json = run(*paths, "--json", "--weights-dir", weights_dir)
+    assert as_json.exit_code == 1
+    objects = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [o["path"] for o in objects] == [str(p) for p in paths]
+    for o in objects:
+        failed = Path(o["path"]) in bad
+        assert set(o) == ({"path", "error"} if failed else
+                          {"path", "digit", "confidence", "probabilities"})
+        if failed:
+            assert o["error"].startswith(o["path"] + ": ") and "\n" not in o["error"]
+
+
+def test_stdin(good, weights_dir):
+    result = run("-", "--json", "--weights-dir", weights_dir, input=good[3].read_bytes())
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert obj["path"] == "<stdin>" and obj["digit"] == 3
+    empty = run("-", "--weights-dir", weights_dir, input=b"")
+    assert empty.exit_code == 1 and "<stdin>: the file is empty" in empty.stderr
+
+
+def test_a_folder_stands_for_its_images(good, tmp_path, weights_dir):
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden.png").write_bytes(b"")
+    result = run(tmp_path, "--weights-dir", weights_dir)
+    assert result.exit_code == 0, result.output
+    names = [Path(LINE.match(line)["path"]).name for line in result.stdout.splitlines()]
+    assert names == ["four.png", "seven.png", "three.jpg"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run(empty, good[7], "--weights-dir", weights_dir)
+    assert result.exit_code == 1
+    assert f"{empty}: no image files" in result.stderr and "seven.png: 7" in result.stdout
+
+
+def test_find_images_lists_only_images(tmp_path):
+    for name in ("b.PNG", "a.jpg", "notes.txt", ".hidden.png", "c.webp"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub.png").mkdir()
+    assert [p.name for p in find_images(tmp_path)] == ["a.jpg", "b.PNG", "c.webp"]
+
+
+def test_save_preprocessed_writes_what_the_network_saw(good, tmp_path, weights_dir):
+    from mnistnn.imaging import load_digit
+
+    out = tmp_path / "seen"
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "seven.png").write_bytes(good[3].read_bytes())    # the same name, another digit
+    result = run(good[7], twin / "seven.png", "--save-preprocessed", out,
+                 "--weights-dir", weights_dir)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["seven-2.png", "seven.png"]
+    for source, saved in ((good[7], "seven.png"), (twin / "seven.png", "seven-2.png")):
+        image = np.asarray(Image.open(out / saved).convert("L"))
+        assert image.shape == (280, 280)
+        expected = np.round(255 * load_digit(source).reshape(28, 28))
+        assert np.abs(image[5::10, 5::10] - expected).max() <= 1     # 10x10 blocks
+        assert f"the network saw {out / saved}" in result.stderr
+
+
+def test_weights_lookup_prefers_the_weights_folder(good, weights_dir):
+    checkpoint.save(weights_dir / "latest.npz", Network([784, 10, 10], seed=1))
+    result = run(good[7], "--weights-dir", weights_dir)
+    assert result.exit_code == 0 and f"Using {weights_dir / 'latest.npz'}" in result.stderr
+    checkpoint.save(weights_dir / "best.npz", Network([784, 10, 10], seed=2))
+    result = run(good[7], "--weights-dir", weights_dir)
+    assert f"Using {weights_dir / 'best.npz'}" in result.stderr
+    result = run(good[7], "--weights", checkpoint.SHIPPED, "--weights-dir", weights_dir)
+    assert "Using the model that ships with mnistnn" in result.stderr
+
+
+def test_a_bad_weights_file_is_one_sentence(good, tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"not a checkpoint")
+    result = run(good[7], "--weights", tmp_path / "bad.npz")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "bad.npz: not a readable mnistnn checkpoint" in result.stderr
+
+
+def test_usage():
+    assert run().exit_code == 2
+    help_text = run("--help").output
+    assert "Example" in help_text and "--save-preprocessed" in help_text
+
+
+# -- what ships -------------------------------------------------------------------------
+
+def test_the_samples_are_read_as_the_digit_in_their_name(weights_dir):
+    result = run(SAMPLES, "--json", "--weights-dir", weights_dir)
+    assert result.exit_code == 0, result.output
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(objects) >= 5 and {Path(o["path"]).suffix for o in objects} >= {".png", ".jpg"}
+    for obj in objects:
+        assert obj["digit"] == int(Path(obj["path"]).name[0]), obj
+
+
+def test_the_samples_are_made_by_the_script(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_samples", SAMPLES / "make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".png", ".jpg"))
+    for name in made:
+        ours = np.asarray(Image.open(tmp_path / name), dtype=np.int16)
+        theirs = np.asarray(Image.open(SAMPLES / name), dtype=np.int16)
+        assert ours.shape == theirs.shape and np.abs(ours - theirs).mean() < 1, name
+
+
+def test_the_shipped_model_is_small_and_accurate(mnist_dir):
+    assert checkpoint.SHIPPED.stat().st_size <= 4 * 1024 * 1024
+    net = checkpoint.load(checkpoint.SHIPPED)
+    assert net.meta["config"]["seed"] is not None        # made by `mnistnn train`
+    images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+    accuracy = net.accuracy(images.reshape(len(images), -1).astype(np.float32) / 255, labels)
+    print(f"\nshipped model: {accuracy:.2%} on the MNIST test set")
+    assert accuracy >= 0.98
