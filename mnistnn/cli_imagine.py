@@ -93,6 +93,9 @@ def _check_writable(path):
     if path.is_dir():
         raise click.ClickException(f"cannot write {path}: it is a folder; give a file name "
                                    f"such as {path / 'imagine.png'}")
+    if path.suffix.lower() != ".png":
+        raise click.BadParameter(f"{path} does not end in .png: imagine writes PNG images",
+                                 param_hint="-o/--output")
     if not folder.is_dir():
         raise click.ClickException(f"cannot write {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):

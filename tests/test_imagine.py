@@ -362,3 +362,10 @@ def test_help_has_an_example():
     result = CliRunner().invoke(main, ["imagine", "--help"])
     assert result.exit_code == 0
     assert "mnistnn imagine 3 -o three.png" in result.output and "--colormap" in result.output
+
+
+def test_an_output_name_that_is_not_png_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["imagine", "3", "-o", str(tmp_path / "three.jpg")])
+    assert result.exit_code == 2
+    assert "does not end in .png" in result.output
+    assert not (tmp_path / "three.jpg").exists()
