@@ -83,15 +83,13 @@ def read(path):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
+    with open(path, "rb") as f:
+        kind = _kind(f.read(6))
+    if kind:
+        raise CheckpointError(f"{path}: not an mnistnn checkpoint ({kind})")
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not hasattr(npz, "files"):
-            raise CheckpointError(f"{path}: not an mnistnn checkpoint (a single array, "
-                                  f"not an .npz archive)")
-        with npz:
+        with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except CheckpointError:
-        raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"{path}: not a readable mnistnn checkpoint "
                               f"({_why_unreadable(exc)})") from None
@@ -165,13 +163,26 @@ def _check_array(name, array, shape):
         raise CheckpointError(f"array {name} holds NaN or infinite values")
 
 
+def _kind(head):
+    """What a file that is not an .npz archive is, from its first bytes; None for a zip."""
+    if head.startswith(b"PK"):
+        return None
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "a single .npy array, not an .npz archive"
+    if head[:1] == b"\x80":
+        return "pickled Python objects, which mnistnn never loads: weights are data, not code"
+    return "not an .npz archive"
+
+
 def _why_unreadable(exc):
-    """numpy's reason for refusing a file, in a few words (never 'load it unsafely')."""
+    """numpy's reason for refusing an archive, in a few words (never 'load it unsafely')."""
     text = str(exc)
-    if "pickle" in text:
-        return "it holds pickled Python objects, which mnistnn never loads"
+    if "Object arrays" in text:  # an array of Python objects: it would need unpickling
+        return "it holds Python objects, which mnistnn never loads"
     if isinstance(exc, zipfile.BadZipFile) or "zip" in text.lower():
-        return "not an .npz archive, or a damaged one"
+        return "a damaged .npz archive"
     if isinstance(exc, EOFError) or "truncat" in text.lower():
         return "the file is truncated"
     lines = text.strip().splitlines()

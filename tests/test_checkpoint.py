@@ -72,12 +72,15 @@ def meta_with(path, **changes):
 
 
 @pytest.mark.parametrize("damage, words", [
-    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "not a readable"),
-    (lambda p: p.write_bytes(b""), "not a readable"),
-    (lambda p: p.write_bytes(np.random.default_rng(0).bytes(5000)), "not a readable"),
-    (lambda p: p.write_bytes(pickle.dumps({"W0": [1, 2]})), "not a readable"),
-    (lambda p: np.save(p.open("wb"), np.zeros(3)), "single array"),
-    (lambda p: rewrite(p, W0=np.array([{"a": 1}] * 3, dtype=object)), "not a readable"),
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+     r"not a readable mnistnn checkpoint \(a damaged .npz archive\)"),
+    (lambda p: p.write_bytes(b""), r"\(the file is empty\)"),
+    (lambda p: p.write_bytes(np.random.default_rng(0).bytes(5000)), r"\(not an .npz archive\)"),
+    (lambda p: p.write_bytes(b"hello\n"), r"\(not an .npz archive\)"),
+    (lambda p: p.write_bytes(pickle.dumps({"W0": [1, 2]})), "pickled Python objects, which"),
+    (lambda p: np.save(p.open("wb"), np.zeros(3)), "a single .npy array"),
+    (lambda p: rewrite(p, W0=np.array([{"a": 1}] * 3, dtype=object)),
+     r"it holds Python objects, which mnistnn never loads"),
     (lambda p: rewrite(p, W0=np.zeros((16, 783), np.float32)), r"W0 has shape \(16, 783\)"),
     (lambda p: rewrite(p, b1=None), r"missing \['b1'\]"),
     (lambda p: rewrite(p, X9=np.zeros(2)), r"unexpected \['X9'\]"),
@@ -123,7 +126,7 @@ def test_cli_refuses_a_bad_checkpoint_without_traceback(tmp_path):
     bad.write_bytes(io.BytesIO(b"PK\x03\x04 truncated").getvalue())
     result = CliRunner().invoke(main, ["test", "--weights", str(bad)])
     assert result.exit_code == 1
-    assert "bad.npz: not a readable mnistnn checkpoint" in result.output
+    assert "bad.npz: not a readable mnistnn checkpoint (a damaged .npz archive)" in result.output
     assert "Traceback" not in result.output
 
 

@@ -185,7 +185,7 @@ def test_a_bad_weights_file_is_one_sentence(good, tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a checkpoint")
     result = run(good[7], "--weights", tmp_path / "bad.npz")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "bad.npz: not a readable mnistnn checkpoint" in result.stderr
+    assert "bad.npz: not an mnistnn checkpoint (not an .npz archive)" in result.stderr
 
 
 def test_usage():
