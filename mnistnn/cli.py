@@ -132,18 +132,20 @@ def test_command(weights, weights_dir, data_dir, no_download, as_json, min_accur
     net = load_network(weights, weights_dir)
     mnist = load_data(data_dir, no_download, quiet)
     inputs = data.to_inputs(mnist.test_images)
-    result = report.test_report(net, inputs, mnist.test_labels)
+    predicted = net.predict(inputs)
+    result = report.test_report(mnist.test_labels, predicted, net.sizes[-1])
     if threshold is not None:
         result["min_accuracy"], result["passed"] = threshold, result["accuracy"] >= threshold
     click.echo(json.dumps(result) if as_json else report.format_report(result))
-    _test_pictures(net, inputs, mnist.test_labels, result, errors_png, confusion_png, quiet)
+    _test_pictures(inputs, mnist.test_labels, predicted, result, errors_png, confusion_png,
+                   quiet)
     if threshold is not None and not result["passed"]:
         raise click.ClickException(
             f"test accuracy {100 * result['accuracy']:.2f}% is below the required "
             f"{100 * threshold:.2f}%")
 
 
-def _test_pictures(net, inputs, labels, result, errors_png, confusion_png, quiet):
+def _test_pictures(inputs, labels, predicted, result, errors_png, confusion_png, quiet):
     """Write the pictures `mnistnn test` was asked for, saying so on stderr."""
     from . import plots
 
@@ -152,8 +154,7 @@ def _test_pictures(net, inputs, labels, result, errors_png, confusion_png, quiet
         plots.save_png(plots.confusion_plot(result["confusion"]), confusion_png)
         say(f"Wrote the confusion matrix to {confusion_png}")
     if errors_png:
-        predicted = net.predict(inputs)
-        wrong = int((predicted != labels).sum())
+        wrong = result["total"] - result["correct"]
         plots.save_png(plots.errors_montage(inputs, labels, predicted, ERRORS_SHOWN),
                        errors_png)
         say(f"Wrote {min(wrong, ERRORS_SHOWN)} of the {wrong} misclassified digits "

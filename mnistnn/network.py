@@ -247,14 +247,6 @@ class Network:
         """Fraction of inputs whose predicted digit equals the label."""
         return float(np.mean(self.predict(x) == np.asarray(labels)))
 
-    def loss(self, x, labels, batch_size=10000):
-        """Mean cost over the examples (labels are digits)."""
-        total = 0.0
-        for i in range(0, len(x), batch_size):
-            a = self.feedforward(x[i:i + batch_size])
-            total += self.cost.fn(a, one_hot(labels[i:i + batch_size], a.shape[1])) * len(a)
-        return total / max(len(x), 1)
-
 
 def _seen(acts, masks, l):
     """What layer l received: the activations below it, with their dropout mask applied."""

@@ -9,10 +9,10 @@ def confusion_matrix(labels, predicted, n=10):
     return counts
 
 
-def test_report(net, inputs, labels):
-    """Everything `mnistnn test` shows, as a JSON-ready dict."""
-    predicted = net.predict(inputs)
-    confusion = confusion_matrix(labels, predicted, net.sizes[-1])
+def test_report(labels, predicted, n=10):
+    """Everything `mnistnn test` shows, as a JSON-ready dict, from the true and the
+    predicted digits (N,)."""
+    confusion = confusion_matrix(labels, predicted, n)
     per_digit = []
     for digit, row in enumerate(confusion):
         count = int(row.sum())
