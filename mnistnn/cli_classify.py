@@ -35,8 +35,8 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
       mnistnn classify digit.png --top 3 --save-preprocessed seen/
       cat digit.jpg | mnistnn classify - --json
     """
-    from . import imaging
     from .errors import ImageError
+    from .reading import read_digit
 
     net = load_network(weights, weights_dir)
     saver = PreprocessedSaver(save_preprocessed) if save_preprocessed else None
@@ -47,13 +47,12 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
             if source is None:
                 raise ImageError(f"{name}: no image files (.png, .jpg, .gif, .bmp, .tif, "
                                  f".webp, ...) in this folder")
-            x = imaging.load_digit(source, name)                   # (784,)
+            answer, x = read_digit(net, source, name)              # x: (784,)
         except ImageError as exc:
             failed += 1
             _echo_error(name, str(exc), as_json)
             continue
-        probabilities = net.predict_proba(x[None])[0]              # (10,)
-        click.echo(_format(name, probabilities, top, as_json))
+        click.echo(_format(name, answer, top, as_json))
         if saver:
             note(f"{name}: the network saw {saver.save(name, x.reshape(28, 28))}")
     if failed:
@@ -90,14 +89,13 @@ def _echo_error(name, message, as_json):
         click.echo(f"Error: {message}", err=True)
 
 
-def _format(name, probabilities, top, as_json):
+def _format(name, answer, top, as_json):
     """One output line: 'digit.png: 7 (98.6%)' (+ runners-up), or a JSON object."""
-    order = probabilities.argsort()[::-1]
     if as_json:
-        p = [round(float(v), 6) for v in probabilities]
-        return json.dumps({"path": name, "digit": int(order[0]),
-                           "confidence": p[order[0]], "probabilities": p})
-    best = [f"{d} ({100 * probabilities[d]:.1f}%)" for d in order[:top]]
+        return json.dumps({"path": name, **answer})
+    p = answer["probabilities"]
+    order = sorted(range(len(p)), key=lambda d: -p[d])
+    best = [f"{d} ({100 * p[d]:.1f}%)" for d in order[:top]]
     return f"{name}: {best[0]}" + (f"; then {', '.join(best[1:])}" if top > 1 else "")
 
 
