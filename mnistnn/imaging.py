@@ -36,11 +36,30 @@ def load_digit(source, name=None):
 
     Raises ImageError, one sentence naming the file, when it is not a readable image
     or holds no ink."""
-    name = name or (str(source) if isinstance(source, (str, Path)) else "<bytes>")
+    ink, _ = load_ink(source, name)
     try:
-        return to_mnist(ink_map(read_grey(source))).reshape(FIELD * FIELD)
+        return to_mnist(ink).reshape(FIELD * FIELD)
     except ImageError as exc:
-        raise ImageError(f"{name}: {exc}") from None
+        raise ImageError(f"{source_name(source, name)}: {exc}") from None
+
+
+def load_ink(source, name=None):
+    """An image file (path) or its bytes -> (ink (H, W) float32 in [0, 1], 0 on the paper,
+    size (W, H) of the upright original in pixels): the ink map every reader starts from
+    (one digit, or a line of them). H, W <= WORK_SIDE; the original is size / (W, H) larger.
+
+    Raises ImageError, one sentence naming the file, when it is not a readable image
+    or holds no ink."""
+    try:
+        grey, size = _read(source)
+        return ink_map(grey), size
+    except ImageError as exc:
+        raise ImageError(f"{source_name(source, name)}: {exc}") from None
+
+
+def source_name(source, name=None):
+    """How an image is named in messages: the name given, else its path, else <bytes>."""
+    return name or (str(source) if isinstance(source, (str, Path)) else "<bytes>")
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -48,18 +67,25 @@ def load_digit(source, name=None):
 def read_grey(source):
     """A path or bytes -> grey levels (H, W) float32, 0 black .. 1 white, at most
     WORK_SIDE a side, transparency over white (over black for light ink)."""
-    image = _decode(source)
+    return _read(source)[0]
+
+
+def _read(source):
+    """read_grey, and the size (W, H) of the upright original image in pixels."""
+    image, size = _decode(source)
     grey = np.clip(np.asarray(image, dtype=np.float32) / (1 if image.mode == "F" else 255), 0, 1)
     if image.mode != "LA":
-        return grey
+        return grey, size
     grey, alpha = grey[..., 0], grey[..., 1]
     over_white = alpha * grey + (1 - alpha)
-    return alpha * grey if np.ptp(over_white) < MIN_CONTRAST <= np.ptp(alpha) else over_white
+    light_ink = np.ptp(over_white) < MIN_CONTRAST <= np.ptp(alpha)
+    return (alpha * grey if light_ink else over_white), size
 
 
 def _decode(source):
     """The image's first frame, upright (EXIF), in mode L, LA (if it has transparency) or
-    F (16-bit and float images, scaled to [0, 1]), reduced to at most WORK_SIDE a side."""
+    F (16-bit and float images, scaled to [0, 1]), reduced to at most WORK_SIDE a side;
+    and the upright original's size (W, H)."""
     with warnings.catch_warnings():
         # Pillow only warns between 1x and 2x its pixel limit; refuse those too.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -69,11 +95,12 @@ def _decode(source):
                     probe.verify()     # PNG: every chunk's checksum, which decoding skips
                 fp.seek(0)
                 with Image.open(fp) as image:
+                    size = _upright_size(image)
                     image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2..1/8
                     image.load()                                      # GIF: the first frame
                     grey = _grey_mode(ImageOps.exif_transpose(image))
                     grey.thumbnail((WORK_SIDE, WORK_SIDE), Image.BOX)   # area average
-                    return grey
+                    return grey, size
         except UnidentifiedImageError:
             raise ImageError("not an image file that Pillow can read") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -84,6 +111,12 @@ def _decode(source):
         except DECODE_ERRORS as exc:
             why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ImageError(f"the image data is damaged or cut short ({why})") from None
+
+
+def _upright_size(image):
+    """(W, H) of an opened image as shown: EXIF orientations 5 to 8 turn it on its side."""
+    w, h = image.size
+    return (h, w) if image.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
 
 
 def _open_source(source):
