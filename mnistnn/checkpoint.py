@@ -5,7 +5,9 @@ and value is checked before a Network is built from it. Writes are atomic (a tem
 file beside the target, fsync, os.replace), so a crash never leaves half a checkpoint.
 
 Layout: W0, b0, W1, b1, ... (float32), optional momentum state v0, v1, ... (one per
-parameter, in the same order), and `meta`, a JSON string:
+parameter, in the same order), optional extra arrays whose names hold an underscore
+(models that go with the network, e.g. reject_W0 of the "not a digit" detector: loaded
+into net.extras, written only when given to save()), and `meta`, a JSON string:
     {"format": "mnistnn-checkpoint", "version": 1, "sizes": [784, 30, 10],
      "activation": "sigmoid", "cost": "quadratic", ...anything the trainer adds}
 """
@@ -56,8 +58,9 @@ def describe(net):
             + (f", epoch {epoch}" if epoch else ""))
 
 
-def save(path, net, meta=None, velocity=None):
-    """Write a network (and optional trainer metadata and momentum state) atomically."""
+def save(path, net, meta=None, velocity=None, extras=None):
+    """Write a network (and optional trainer metadata, momentum state and extra arrays,
+    named with an underscore) atomically."""
     path = Path(path)
     meta = {**(meta or {}), "format": FORMAT, "version": VERSION, "sizes": net.sizes,
             "activation": net.activation.name, "cost": net.cost.name,
@@ -68,6 +71,7 @@ def save(path, net, meta=None, velocity=None):
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
     for i, v in enumerate(velocity or ()):
         arrays[f"v{i}"] = v
+    arrays.update({name: a for name, a in (extras or {}).items() if "_" in name})
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as f:
         np.savez(f, **arrays)
@@ -106,6 +110,9 @@ def _build(arrays):
     n = len(sizes) - 1
     expected = {f"{p}{l}" for l in range(n) for p in "Wb"}
     velocity_names = [f"v{i}" for i in range(2 * n)]
+    extras = {name: arrays.pop(name) for name in sorted(arrays) if "_" in name}
+    for name, array in extras.items():
+        _check_array(name, array, array.shape)
     extra = set(arrays) - expected - set(velocity_names)
     if expected - set(arrays) or extra:
         missing = sorted(expected - set(arrays))
@@ -125,7 +132,7 @@ def _build(arrays):
     net = Network(sizes, meta["activation"], meta["cost"])
     net.weights = [arrays[f"W{l}"].astype(np.float32) for l in range(n)]
     net.biases = [arrays[f"b{l}"].astype(np.float32) for l in range(n)]
-    net.meta = meta
+    net.meta, net.extras = meta, extras
     return Checkpoint(net, meta, velocity)
 
 

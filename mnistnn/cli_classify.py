@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from .cli_common import load_network, note, weights_dir_option, weights_option
+from .cli_common import (data_dir_option, load_data, load_network, no_download_option, note,
+                         weights_dir_option, weights_option)
 
 STDIN = "<stdin>"  # how `-` (an image piped in) is named in the output
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp",
@@ -15,31 +16,51 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".we
 @click.argument("images", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @weights_option
 @weights_dir_option
+@click.option("--number", is_flag=True,
+              help="Read the whole line of digits in each image (a number), left to right.")
+@click.option("--no-reject", is_flag=True,
+              help='Always answer with the closest digit, never "not a digit".')
 @click.option("--top", type=click.IntRange(1, 10), default=1, show_default=True, metavar="K",
-              help="Also show the runners-up: the K most likely digits.")
+              help="Also show the runners-up: the K most likely digits (single digits).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per image on stdout (JSON Lines).")
 @click.option("--save-preprocessed", type=click.Path(file_okay=False), metavar="DIR",
               help="Write the 28x28 image the network saw (enlarged 10x) into DIR as PNG.")
-def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
-    """Read the digit in each of your IMAGES (PNG, JPEG, GIF, BMP, TIFF, WebP).
+@click.option("--annotate", type=click.Path(), metavar="PATH",
+              help="With --number: write the image with each digit's box and reading drawn "
+                   "on it, as PNG (a folder when there are several images).")
+def classify(images, weights, weights_dir, number, no_reject, top, as_json,
+             save_preprocessed, annotate):
+    """Read the digit in each of your IMAGES (PNG, JPEG, GIF, BMP, TIFF, WebP), or with
+    --number the whole number written in each.
 
     Dark ink on light paper or light ink on dark, a drawing, a scan or a photo: each
-    image is brought to MNIST's form (ink cropped, scaled to 20 px, centred) first.
-    A folder stands for the images in it; - reads one image from stdin. Every image
-    is tried; the exit status is 1 if any could not be read.
+    digit is brought to MNIST's form (ink cropped, scaled to 20 px, centred) first.
+    An image that holds no digit (a letter, a star, a doodle) is answered "not a digit"
+    with the closest digit, unless --no-reject. A folder stands for the images in it;
+    - reads one image from stdin. Every image is tried; the exit status is 1 if any
+    could not be read.
 
     \b
     Examples:
       mnistnn classify data/samples/
       mnistnn classify digit.png --top 3 --save-preprocessed seen/
+      mnistnn classify meter.jpg --number --annotate meter-read.png
       cat digit.jpg | mnistnn classify - --json
     """
     from .errors import ImageError
-    from .reading import read_digit
+    from .reading import can_reject, read_digit, read_number
 
+    if top > 1 and number:
+        raise click.UsageError("--top shows runners-up of single digits, not with --number")
+    if annotate and not number:
+        raise click.UsageError("--annotate draws the digits of a number: add --number")
     net = load_network(weights, weights_dir)
+    if not no_reject and not can_reject(net):
+        note('This network carries no "not a digit" model: every image gets its closest '
+             "digit, as with --no-reject (`mnistnn fit-reject CHECKPOINT` adds one)")
     saver = PreprocessedSaver(save_preprocessed) if save_preprocessed else None
+    annotator = Annotator(annotate, several=len(images) > 1 or _is_folder(images[0]))
     failed = total = 0
     for name, source in _sources(images):
         total += 1
@@ -47,16 +68,25 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
             if source is None:
                 raise ImageError(f"{name}: no image files (.png, .jpg, .gif, .bmp, .tif, "
                                  f".webp, ...) in this folder")
-            answer, x = read_digit(net, source, name)              # x: (784,)
+            read = read_number if number else read_digit
+            answer, x = read(net, source, name, reject=not no_reject)   # x: (784,) or (k, 784)
+            if annotate:
+                note(f"{name}: annotated in {annotator.save(name, source, answer)}")
         except ImageError as exc:
             failed += 1
             _echo_error(name, str(exc), as_json)
             continue
         click.echo(_format(name, answer, top, as_json))
         if saver:
-            note(f"{name}: the network saw {saver.save(name, x.reshape(28, 28))}")
+            for k, digit in enumerate(x.reshape(-1, 28, 28)):
+                label = f"{Path(name).stem}-{k + 1}" if number else name
+                note(f"{name}: the network saw {saver.save(label, digit)}")
     if failed:
         raise click.ClickException(f"{failed} of {total} images could not be read")
+
+
+def _is_folder(argument):
+    return argument != "-" and Path(argument).is_dir()
 
 
 def _sources(arguments):
@@ -90,13 +120,35 @@ def _echo_error(name, message, as_json):
 
 
 def _format(name, answer, top, as_json):
-    """One output line: 'digit.png: 7 (98.6%)' (+ runners-up), or a JSON object."""
+    """One output line: 'digit.png: 7 (98.6%)' (+ runners-up), 'star.png: not a digit
+    (closest: 4, 38.0%)', 'meter.jpg: 2026  (99.1% 97.3% 99.8% 88.0%)', or JSON."""
     if as_json:
         return json.dumps({"path": name, **answer})
+    if "digits" in answer:
+        return f"{name}: {_number_text(answer)}"
+    if answer["digit"] is None:
+        return f"{name}: not a digit (closest: {answer['closest']}, {_percent(answer)})"
     p = answer["probabilities"]
     order = sorted(range(len(p)), key=lambda d: -p[d])
     best = [f"{d} ({100 * p[d]:.1f}%)" for d in order[:top]]
     return f"{name}: {best[0]}" + (f"; then {', '.join(best[1:])}" if top > 1 else "")
+
+
+def _number_text(answer):
+    """'2026  (99.1% 97.3% 99.8% 88.0%)', '20?6  (99.1% 97.3% not a digit 88.0%)', or for
+    a line where no piece is a digit 'not a number (closest: 480)'."""
+    digits = answer["digits"]
+    if answer["number"] is None:
+        closest = "".join(str(d["closest"]) for d in digits)
+        if len(digits) == 1:
+            return f"not a digit (closest: {closest}, {_percent(digits[0])})"
+        return f"not a number (closest: {closest})"
+    parts = [_percent(d) if d["digit"] is not None else "not a digit" for d in digits]
+    return f"{answer['number']}  ({' '.join(parts)})"
+
+
+def _percent(answer):
+    return f"{100 * answer['confidence']:.1f}%"
 
 
 class PreprocessedSaver:
@@ -118,3 +170,66 @@ class PreprocessedSaver:
         self.used.add(path)
         save_png(digit_image(digit, scale=10), path)
         return path
+
+
+class Annotator:
+    """Writes each image with its digits' boxes and readings drawn on it: to PATH for one
+    image, else into the folder PATH as <name>.png. An existing file is never replaced:
+    for one image that is an error, in a folder the new file gets -2, -3, ..."""
+
+    def __init__(self, path, several):
+        self.path, self.several, self.used = Path(path) if path else None, several, set()
+
+    def save(self, name, source, answer):
+        from .errors import ImageError
+        from .imaging import read_rgb
+        from .pictures import annotate, save_png
+
+        if self.several:
+            self.path.mkdir(parents=True, exist_ok=True)
+            stem = "stdin" if name == STDIN else Path(name).stem
+            path, n = self.path / f"{stem}.png", 1
+            while path in self.used or path.exists():
+                n += 1
+                path = self.path / f"{stem}-{n}.png"
+        elif self.path.exists():
+            raise ImageError(f"{self.path} already exists: choose another name for --annotate")
+        else:
+            path = self.path
+        self.used.add(path)
+        save_png(annotate(read_rgb(source), answer["digits"]), path)
+        return path
+
+
+@click.command("fit-reject")
+@click.argument("checkpoint_path", metavar="CHECKPOINT", type=click.Path(dir_okay=False))
+@data_dir_option
+@no_download_option
+@click.option("--copy-from", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Copy the detector of another checkpoint (e.g. the shipped model) "
+                   "instead of training one: it reads only pixels, so it fits any network.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def fit_reject(checkpoint_path, data_dir, no_download, copy_from, quiet):
+    """Give CHECKPOINT a "not a digit" model, so that `classify` can say so.
+
+    Trains a small digit/not-a-digit network on MNIST's training digits against the
+    printed letters, symbols, shapes, scribbles and textures that ship with mnistnn
+    (about a minute or two), sets its threshold on 10,000 training digits it did not
+    see, and writes CHECKPOINT back with it added (atomically; the weights are kept).
+
+    \b
+    Examples:
+      mnistnn fit-reject weights/best.npz
+      mnistnn fit-reject weights/best.npz --copy-from mnistnn/models/default.npz
+    """
+    from . import reject
+    from .data import to_inputs
+
+    images = None
+    if not copy_from:
+        images = to_inputs(load_data(data_dir, no_download, quiet).train_images)
+    echo = (lambda m: None) if quiet else (
+        lambda m: note(f"detector epoch {m['epoch']}: loss {m['train_loss']:.4f}"))
+    detector = reject.fit_checkpoint(checkpoint_path, images, copy_from, on_epoch=echo)
+    note(f"{checkpoint_path}: now says \"not a digit\" below log-odds "
+         f"{detector.threshold:.3f}")

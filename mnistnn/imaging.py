@@ -148,6 +148,22 @@ def _grey_mode(image):
         raise ImageError(f"its colour mode {image.mode} is not supported") from None
 
 
+def read_rgb(source):
+    """A path or bytes -> the image upright (EXIF) as a Pillow RGB image, at full size
+    (for drawing on it; transparency over white)."""
+    try:
+        with _open_source(source) as fp, Image.open(fp) as image:
+            image = ImageOps.exif_transpose(image)
+            if "A" in image.mode or "transparency" in image.info:
+                image = image.convert("RGBA")
+                return Image.alpha_composite(Image.new("RGBA", image.size, "white"),
+                                             image).convert("RGB")
+            return image.convert("RGB")
+    except DECODE_ERRORS as exc:
+        raise ImageError(f"{source_name(source)}: the image cannot be read again "
+                         f"({type(exc).__name__})") from None
+
+
 # -- finding the ink -------------------------------------------------------------------
 
 def ink_map(grey):

@@ -83,6 +83,11 @@ def mnist_forms(crops):
     return np.stack([to_mnist(crop).reshape(FIELD * FIELD) for crop in crops])
 
 
+def can_reject(net):
+    """Whether the network carries a "not a digit" model (else every image is a digit)."""
+    return rejection.of(net) is not None
+
+
 def _judge(net, x, reject):
     """Probabilities (N, 10) of inputs x (N, 784), and whether each is a digit (N,) bool:
     always True without reject or when the network has no "not a digit" model."""

@@ -1,0 +1,228 @@
+"""Reading whole numbers: segment.py's parts against independent oracles, and
+reading.read_number on real PNG and JPEG bytes of numbers made of MNIST *test* digits and of
+Pillow pen strokes, in every way the issue lists."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image, ImageDraw
+
+from mnistnn import checkpoint, reading, segment
+from mnistnn.errors import ImageError
+from mnistnn.idx import read_idx
+from number_images import mnist_number, on_paper, pen_number
+from test_imaging import PEN, encode, pen_mask
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return checkpoint.load(checkpoint.SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist_dir):
+    """The MNIST *test* digits and labels (numbers are never made of training digits)."""
+    return (read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz"),
+            read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz"))
+
+
+def read(net, data):
+    answer, _ = reading.read_number(net, data, "number.png", reject=False)
+    return answer
+
+
+# -- the parts -------------------------------------------------------------------------------
+
+def flood_labels(mask):
+    """8-connected components by breadth-first flood fill: the oracle for components()."""
+    labels, n = np.zeros(mask.shape, dtype=int), 0
+    for start in zip(*np.nonzero(mask)):
+        if labels[start]:
+            continue
+        n += 1
+        labels[start], todo = n, [start]
+        while todo:
+            y, x = todo.pop()
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    q = (y + dy, x + dx)
+                    if (0 <= q[0] < mask.shape[0] and 0 <= q[1] < mask.shape[1]
+                            and mask[q] and not labels[q]):
+                        labels[q] = n
+                        todo.append(q)
+    return labels
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 30), st.integers(1, 30))))
+def test_components_match_a_flood_fill(mask):
+    ours, theirs = segment.components(mask), flood_labels(mask)
+    assert np.array_equal(ours > 0, mask)
+    pairs = set(zip(ours[mask], theirs[mask]))        # the same partition, other numbers
+    assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})
+
+
+def test_components_of_a_snake_and_diagonal_steps():
+    snake = np.zeros((9, 9), dtype=bool)
+    snake[::2] = True
+    snake[1::4, -1] = snake[3::4, 0] = True       # one long path, back and forth
+    assert segment.components(snake).max() == 1
+    steps = np.eye(6, dtype=bool) | np.eye(6, k=3, dtype=bool)   # corners touch: 8-connected
+    assert segment.components(steps).max() == 2
+
+
+def test_rules_are_removed_and_strokes_through_them_kept():
+    ink = np.zeros((120, 400), dtype=np.float32)
+    ink[40:42] = 0.5                                   # a rule across the page
+    ink[:, 300] = 0.5                                  # a vertical one (squared paper)
+    ink[20:90, 100:108] = 1.0                          # a stroke crossing the rule
+    ink[60:61, 150:200] = 1.0                          # a short dash: not a rule
+    clean = segment.remove_rules(ink)
+    assert clean[40:42, :95].max() == 0 and clean[40:42, 110:290].max() == 0
+    assert clean[:, 300].max() == 0
+    assert clean[40:42, 100:108].min() == 1.0 and clean[60, 150:200].min() == 1.0
+
+
+def test_slant_of_sheared_strokes():
+    ys, xs = np.mgrid[0:100, 0:3]
+    for slant in (-0.3, 0.0, 0.4):
+        columns = [xs + 40 * k + np.round(slant * (50 - ys)) for k in range(4)]
+        x = np.concatenate([c.ravel() for c in columns]).astype(int)
+        y = np.tile(ys.ravel(), 4)
+        found = segment.estimate_slant(y, x, np.ones(len(x)))
+        assert abs(found - slant) <= 0.05, (slant, found)
+
+
+# -- numbers of MNIST test digits -------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout, style, least", [
+    ("separated", "white", 0.85), ("separated", "ruled", 0.8), ("separated", "dark", 0.85),
+    ("slanted", "white", 0.7), ("touching", "white", 0.4)])
+def test_numbers_of_mnist_test_digits(layout, style, least, shipped, test_digits):
+    images, labels = test_digits
+    rng = np.random.default_rng(21)
+    right, boxes_ok, n = 0, 0, 20
+    for _ in range(n):
+        pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+        ink, boxes = mnist_number(images[pick], rng, layout)
+        answer = read(shipped, on_paper(ink, rng, style))
+        truth = "".join(map(str, labels[pick]))
+        right += answer["number"] == truth
+        found = np.array([d["box"] for d in answer["digits"]])
+        boxes_ok += len(found) == len(boxes) and np.abs(found - boxes).max() <= 0.2 * np.ptp(
+            boxes[:, [1, 3]])
+    print(f"\n{layout} on {style}: {right} of {n} numbers read right")
+    assert right >= least * n
+    assert boxes_ok >= (least - 0.1) * n
+
+
+@pytest.mark.slow
+def test_numbers_drawn_with_pen_strokes(shipped):
+    rng = np.random.default_rng(5)
+    right, n = 0, 25
+    for _ in range(n):
+        digits = rng.integers(0, 10, int(rng.integers(1, 9)))
+        ink, _ = pen_number(digits, rng)
+        right += read(shipped, on_paper(ink, rng, "white"))["number"] == "".join(map(str, digits))
+    assert right >= 0.9 * n
+
+
+def test_one_to_twenty_digits_apart(shipped):
+    rng = np.random.default_rng(8)
+    for count in (1, 2, 9, 20):
+        digits = np.arange(count) % 10
+        ink, boxes = pen_number(digits, rng, height=60)
+        answer = read(shipped, on_paper(ink, rng, "white"))
+        assert len(answer["digits"]) == count, answer["number"]
+
+
+# -- what real writing does ------------------------------------------------------------------------
+
+def strokes(canvas, digit, box, pen, lift=0.0):
+    """Draw a PEN digit into box (left, top, w, h) on canvas ('L'); lift > 0 draws each
+    stroke's first segment apart from the rest (a pen lifted mid-stroke)."""
+    left, top, w, h = box
+    draw = ImageDraw.Draw(canvas)
+    for stroke in PEN[digit]:
+        pts = [(left + x * w, top + y * h) for x, y in stroke]
+        if lift and len(pts) > 2:
+            cut = max(1, len(pts) // 3)
+            a, b = np.array(pts[cut - 1]), np.array(pts[cut])
+            end = tuple(a + (b - a) * 0.1)
+            draw.line(pts[:cut] + [end], fill=255, width=pen, joint="curve")
+            pts = [tuple(a + (b - a) * (0.1 + lift))] + pts[cut:]
+        draw.line(pts, fill=255, width=pen, joint="curve")
+
+
+def test_broken_digits_stay_one_and_dust_is_no_digit(shipped):
+    canvas = Image.new("L", (700, 220), 0)
+    for k, digit in enumerate((4, 5, 7, 3)):
+        strokes(canvas, digit, (40 + 160 * k, 40, 95, 140), 12, lift=0.12)
+    draw = ImageDraw.Draw(canvas)
+    rng = np.random.default_rng(3)
+    for x, y in rng.uniform((10, 5), (690, 215), (12, 2)):   # specks all over the page
+        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=255)
+    gaps = np.asarray(canvas) > 0
+    assert segment.components(gaps).max() > 12 + 4            # the digits are in pieces
+    answer = read(shipped, encode(Image.fromarray(255 - np.asarray(canvas))))
+    assert answer["number"] == "4573"
+
+
+def test_uneven_light_and_polarity(shipped, test_digits):
+    images, labels = test_digits
+    rng = np.random.default_rng(2)
+    pick = [3, 2, 1, 18]
+    ink, _ = mnist_number(images[pick], rng, "separated", height=90)
+    y, x = np.mgrid[0:ink.shape[0], 0:ink.shape[1]] / max(ink.shape)
+    light = 1 - 0.5 * x                                 # a lamp at the left
+    grey = (0.9 - 0.75 * ink) * light
+    truth = "".join(map(str, labels[pick]))
+    photo = encode(Image.fromarray(np.uint8(255 * grey)), "JPEG", quality=80)
+    assert read(shipped, photo)["number"] == truth
+    assert read(shipped, on_paper(ink, rng, "dark"))["number"] == truth
+
+
+def test_boxes_are_in_the_original_pixels(shipped):
+    rng = np.random.default_rng(4)
+    ink, boxes = pen_number([2, 0, 2, 6], rng, height=400)      # wider than WORK_SIDE
+    assert ink.shape[1] > 1024
+    answer = read(shipped, on_paper(ink, rng, "white"))
+    assert answer["number"] == "2026"
+    found = np.array([d["box"] for d in answer["digits"]])
+    assert np.abs(found - boxes).max() <= 12                   # a few pixels of the reduction
+
+
+# -- bad input: one sentence --------------------------------------------------------------------
+
+def test_a_wide_empty_image_is_one_sentence(shipped):
+    with pytest.raises(ImageError, match=r"^number\.png: no digit found: the image is blank"):
+        read(shipped, encode(Image.new("L", (3000, 200), 255)))
+
+
+def test_one_digit_is_a_number(shipped):
+    mask = pen_mask(7, (300, 300), (80, 40, 140, 220), 20)
+    answer = read(shipped, encode(Image.fromarray(255 - np.asarray(mask))))
+    assert answer["number"] == "7" and len(answer["digits"]) == 1
+
+
+def test_two_hundred_digits_are_too_long_to_be_a_number(shipped):
+    rng = np.random.default_rng(6)
+    ink, _ = pen_number(np.arange(200) % 10, rng, height=40)
+    with pytest.raises(ImageError) as caught:
+        read(shipped, on_paper(ink, rng, "white"))
+    message = str(caught.value)
+    assert message.startswith("number.png: ") and "more than the 40" in message
+    assert "\n" not in message
+
+
+def test_a_10000_by_300_image(shipped):
+    rng = np.random.default_rng(7)
+    ink, _ = pen_number([3, 1, 4, 1, 5, 9], rng, height=200)
+    page = np.zeros((300, 10000))
+    page[50:50 + ink.shape[0], 4000:4000 + ink.shape[1]] = ink[:250]
+    answer = read(shipped, on_paper(page, rng, "white"))
+    assert answer["number"] == "314159"
+    assert all(4000 <= d["box"][0] < d["box"][2] <= 4000 + ink.shape[1] + 10
+               for d in answer["digits"])
