@@ -170,7 +170,9 @@ def ink_map(grey):
     """Grey levels (H, W), 1 = white -> ink (H, W) float32 in [0, 1], 0 on the paper.
 
     Raises ImageError when nothing stands out from the paper (a blank image)."""
-    x = _box_blur(grey, round(max(grey.shape) / 400))   # JPEG and paper grain average out
+    # JPEG and paper grain average out; a long strip (a line of digits) is blurred by its
+    # height's measure, not its length's, or its thin strokes would fade away.
+    x = _box_blur(grey, round(min(max(grey.shape), 4 * min(grey.shape)) / 400))
     paper = _border_level(x)
     if paper - x.min() >= x.max() - paper:   # the ink is the extreme further from the paper
         x, paper = 1 - x, 1 - paper          # dark ink: flip, so that ink is bright

@@ -46,7 +46,7 @@ class Detector:
     def accepts(self, classifier, x):
         """Whether each input x (N, 784) is a digit (N,) bool (the classifier is not
         needed by this method; it is passed so that every method has one signature)."""
-        return self.log_odds(x) > self.threshold
+        return self.log_odds(x) >= self.threshold
 
     def arrays(self):
         """The checkpoint arrays and metadata entry that store this detector."""

@@ -25,14 +25,15 @@ import numpy as np
 from .errors import ImageError
 
 MAX_DIGITS = 40       # more digit-sized pieces than this is not one number
-MAX_GROUP = 5         # primitives one digit may be made of
+MAX_GROUP = 7         # primitives one digit may be made of
 SLANTS = np.linspace(-0.6, 0.6, 13)   # shears tried: -31 to 31 degrees from upright
 RULE_COVER = 0.8      # a rule crosses at least this share of the image
 MIN_HEIGHT = 0.4      # a digit is at least this share of the line's height
 
 Digit = namedtuple("Digit", "box ink probabilities")   # box (x0, y0, x1, y1), ink (h, w)
-Prim = namedtuple("Prim", "ys xs vs u comp")   # pixel rows, columns, ink, sheared x (n,);
-#                                               comp: (component, index of its part)
+# A primitive: its pixels' rows, columns, ink and sheared x (n,) each; comp: (component,
+# index of the part); cut: strokes crossed by the cut on its (left, right), None: no cut.
+Prim = namedtuple("Prim", "ys xs vs u comp cut")
 
 
 def read_line(ink, score):
@@ -58,7 +59,7 @@ def candidates(ink, score):
     height = line_height(ys, labels)
     slant = estimate_slant(ys, xs, ink[ys, xs])
     u = xs + slant * (ys - ys.mean())                          # (n,) sheared x
-    prims = primitives((ys, xs, ink[ys, xs], u), labels, height)
+    prims = primitives((ys, xs, ink[ys, xs], u), labels, height, slant, stroke_width(ink))
     groups = candidate_groups(prims, height)
     p = score([_crop(prims, i, j)[1] for i, j in groups])       # (len(groups), 10)
     return Line(prims, groups, p, height)
@@ -163,6 +164,13 @@ def line_height(ys, labels):
     return float(tall[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
+def stroke_width(ink):
+    """The pen's width in pixels: the median length of the horizontal runs of ink."""
+    d = np.diff(np.pad((ink > 0).view(np.int8), ((0, 0), (1, 1))), axis=1)
+    runs = np.nonzero(d == -1)[1] - np.nonzero(d == 1)[1]
+    return float(np.median(runs)) if len(runs) else 1.0
+
+
 def estimate_slant(ys, xs, vs):
     """The shear s (x' = x + s (y - mean y)) that makes the ink's column profile sharpest
     (largest sum of squares): upright strokes then stand in few columns."""
@@ -174,44 +182,79 @@ def estimate_slant(ys, xs, vs):
 
 # -- primitives and candidate digits -------------------------------------------------------
 
-def primitives(pixels, labels, height):
+def primitives(pixels, labels, height, slant, stroke):
     """The pieces digits are made of, sorted by sheared x: each component but specks
-    (smaller than 0.15 height every way), wide ones cut at their profile's valleys.
+    (smaller than 0.15 height every way), wide ones cut along paths of least ink.
     Raises ImageError when the line holds more than MAX_DIGITS digit-sized pieces."""
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(np.r_[-1, labels[order], -2]))
     prims, sized = [], 0
     for a, b in zip(bounds[:-1], bounds[1:]):
-        comp = Prim(*(v[order[a:b]] for v in pixels), None)
-        tall, wide = np.ptp(comp.ys) + 1, np.ptp(comp.u) + 1
+        ys, xs, vs, u = (v[order[a:b]] for v in pixels)
+        tall, wide = np.ptp(ys) + 1, np.ptp(u) + 1
         if max(tall, wide) < 0.15 * height:
             continue                                   # a speck of dust
         sized += max(1, int(wide / height)) if tall >= MIN_HEIGHT * height else 0
-        cuts = _cuts(comp.u, height) if wide > 0.75 * height else []
-        side = np.searchsorted(cuts, comp.u)           # (n,) which side of each cut
-        prims += [Prim(*(v[side == k] for v in comp[:4]), (a, n))
-                  for n, k in enumerate(np.unique(side))]
-    if sized > MAX_DIGITS:
-        raise ImageError(f"the line holds about {sized} digit-sized pieces of writing, more "
-                         f"than the {MAX_DIGITS} a number may have")
+        if sized > MAX_DIGITS:
+            raise ImageError(f"the line holds more than {MAX_DIGITS} digit-sized pieces of "
+                             f"writing: too long to be one number")
+        side, crossed = np.zeros(len(ys), dtype=int), np.zeros(0)
+        if wide > 0.75 * height:
+            side, crossed = _cut(ys, xs, vs, height, slant, stroke)
+        parts = np.unique(side)
+        for n, k in enumerate(parts):
+            mine = side == k
+            left = crossed[k - 1] if n > 0 else None     # strokes the cut on the left crosses
+            right = crossed[parts[n + 1] - 1] if n + 1 < len(parts) else None
+            prims.append(Prim(ys[mine], xs[mine], vs[mine], u[mine], (a, n), (left, right)))
     return sorted(prims, key=lambda p: float(p.u.mean()))
 
 
-def _cuts(u, height):
-    """Candidate cuts (sorted sheared x) through one wide component, its pixels at u (n,):
-    the deepest valleys of its column profile, apart from each other and from its ends."""
-    lo = u.min()
-    profile = np.bincount(np.round(u - lo).astype(int))            # ink pixels per column
-    window = max(1, int(height / 20))
-    smooth = np.convolve(profile, np.ones(2 * window + 1) / (2 * window + 1), mode="same")
-    valley = np.flatnonzero((smooth[1:-1] <= smooth[:-2]) & (smooth[1:-1] <= smooth[2:])) + 1
-    margin = 0.25 * height
-    valley = valley[(valley > margin) & (valley < len(profile) - 1 - margin)]
-    chosen = []
-    for c in valley[np.argsort(smooth[valley], kind="stable")]:
-        if all(abs(c - d) >= margin for d in chosen):
-            chosen.append(c)
-    return np.sort(np.array(chosen[:int(len(profile) / (0.3 * height))], dtype=float)) + lo
+def _cut(ys, xs, vs, height, slant, stroke):
+    """Cut one wide component along paths from its top to its bottom, one near every
+    0.2 height along the slant, each crossing as little ink as it can (moving at most a
+    pixel sideways per row). Returns each pixel's piece (n,) and the strokes each cut
+    crosses (K,)."""
+    y0, x0 = ys.min(), xs.min()
+    crop = np.zeros((ys.max() - y0 + 1, xs.max() - x0 + 1))
+    crop[ys - y0, xs - x0] = vs
+    h, w = crop.shape
+    lean = -slant * (np.arange(h) - (h - 1) / 2)                 # (h,) the slant's x offset
+    lo, hi = -lean.min() + 0.2 * height, w - lean.max() - 0.2 * height
+    centres = np.arange(lo, hi, 0.2 * height) if hi > lo else np.zeros(0)
+    if not len(centres):
+        return np.zeros(len(ys), dtype=int), np.zeros(0)
+    paths = _least_ink_paths(crop, centres[:, None] + lean[None, :], 5.0 / height)
+    paths = paths[np.argsort(paths.mean(axis=1))]
+    paths = np.maximum.accumulate(paths, axis=0)                # cuts never cross
+    keep = np.r_[True, np.abs(np.diff(paths, axis=0)).mean(axis=1) > 0.03 * height]
+    paths = paths[keep]                                          # (K, h)
+    crossed = crop[np.arange(h)[None, :], paths].sum(axis=1) / max(stroke, 1.0)
+    side = (xs[None, :] - x0 >= paths[:, ys - y0]).sum(axis=0)  # (n,) 0..K
+    return side, crossed
+
+
+def _least_ink_paths(crop, guides, weight):
+    """For each guide line (K, h) of x positions, the path (K, h) int from the top row of
+    crop (h, w) to the bottom, one column per row, moving at most one column per row,
+    minimising the ink it crosses plus weight times its distance from the guide."""
+    h, w = crop.shape
+    columns = np.arange(w)
+    cost = crop[None, 0] + weight * np.abs(columns[None, :] - guides[:, :1])   # (K, w)
+    step = np.zeros((len(guides), h, w), dtype=np.int8)
+    for r in range(1, h):
+        left = np.r_["-1", np.full((len(guides), 1), np.inf), cost[:, :-1]]
+        right = np.r_["-1", cost[:, 1:], np.full((len(guides), 1), np.inf)]
+        choice = np.argmin(np.stack([left, cost, right]), axis=0)          # (K, w)
+        cost = np.choose(choice, [left, cost, right])
+        cost = cost + crop[r] + weight * np.abs(columns[None, :] - guides[:, r:r + 1])
+        step[:, r] = choice - 1                                  # -1, 0, 1: came from x + step
+    path = np.zeros((len(guides), h), dtype=int)
+    path[:, -1] = np.argmin(cost, axis=1)
+    k = np.arange(len(guides))
+    for r in range(h - 1, 0, -1):
+        path[:, r - 1] = path[:, r] + step[k, r, path[:, r]]
+    return path
 
 
 def candidate_groups(prims, height):
@@ -246,8 +289,8 @@ def _crop(prims, i, j):
 # A candidate digit's score is its features (group_features) times WEIGHTS; leaving out a
 # primitive costs SKIP times how tall it is (a speck: nothing). Fitted by
 # `python benchmarks/numbers.py --fit` on numbers made of MNIST *training* digits.
-FEATURES = ("log p", "digit", "cut", "short", "squat", "wide", "gap")
-WEIGHTS = np.array([1.0, 0.1, -3.77, -10.0, -5.0, -0.474, -30.0])
+FEATURES = ("log p", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
+WEIGHTS = np.array([1.0, 0.1, -1.0, -1.0, -10.0, -5.0, -0.474, -30.0])
 SKIP = 6.0
 
 
@@ -286,7 +329,7 @@ def _best_path(n, groups, scores, skip_cost):
 def group_features(prims, groups, p, height):
     """The features (len(groups), len(FEATURES)) of each candidate digit: log-probability
     of its best digit; 1; half the number of cuts through ink that part it from its
-    neighbours (each side pays half); how much shorter than 0.65 of the line; how much
+    neighbours (each side pays half), and half the strokes they cross; how much shorter than 0.65 of the line; how much
     wider than tall beyond 1; how much wider than the line is tall beyond 1; the widest
     gap between its pieces (in line heights) beyond 0.05."""
     f = np.zeros((len(groups), len(FEATURES)))
@@ -295,13 +338,14 @@ def group_features(prims, groups, p, height):
     parts = {q.comp for q in prims}
     for g, (i, j) in enumerate(groups):
         mine = {q.comp for q in prims[i:j]}
-        f[g, 2] = sum((c, k + side) not in mine and (c, k + side) in parts
-                      for c, k in mine for side in (-1, 1)) / 2
+        cuts = [q.cut[side] for q in prims[i:j] for side in (0, 1)
+                if (q.comp[0], q.comp[1] + 2 * side - 1) in parts - mine]
+        f[g, 2:4] = len(cuts) / 2, sum(cuts) / 2
         ys = np.concatenate([q.ys for q in prims[i:j]])
         spans = np.array(sorted((q.u.min(), q.u.max()) for q in prims[i:j]))   # (k, 2)
         reach = np.maximum.accumulate(spans[:, 1])     # the furthest right ink so far
         gap = max(0.0, float(np.max(spans[1:, 0] - reach[:-1], initial=0.0)))
         tall, wide = np.ptp(ys) + 1, reach[-1] - spans[0, 0] + 1
-        f[g, 3:] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
+        f[g, 4:] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
                     max(0.0, wide / height - 1), max(0.0, gap / height - 0.05))
     return f
