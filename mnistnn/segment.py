@@ -212,8 +212,8 @@ def primitives(pixels, labels, height, slant, stroke):
 
 def _cut(ys, xs, vs, height, slant, stroke):
     """Cut one wide component along paths from its top to its bottom, one near every
-    0.2 height along the slant, each crossing as little ink as it can (moving at most a
-    pixel sideways per row). Returns each pixel's piece (n,) and the strokes each cut
+    0.2 height along the slant, each crossing as little ink as it can (moving at most two
+    pixels sideways per row). Returns each pixel's piece (n,) and the strokes each cut
     crosses (K,)."""
     y0, x0 = ys.min(), xs.min()
     crop = np.zeros((ys.max() - y0 + 1, xs.max() - x0 + 1))
@@ -224,7 +224,7 @@ def _cut(ys, xs, vs, height, slant, stroke):
     centres = np.arange(lo, hi, 0.2 * height) if hi > lo else np.zeros(0)
     if not len(centres):
         return np.zeros(len(ys), dtype=int), np.zeros(0)
-    paths = _least_ink_paths(crop, centres[:, None] + lean[None, :], 5.0 / height)
+    paths = _least_ink_paths(crop, centres[:, None] + lean[None, :], 0.5 / height)
     paths = paths[np.argsort(paths.mean(axis=1))]
     paths = np.maximum.accumulate(paths, axis=0)                # cuts never cross
     keep = np.r_[True, np.abs(np.diff(paths, axis=0)).mean(axis=1) > 0.03 * height]
@@ -234,21 +234,22 @@ def _cut(ys, xs, vs, height, slant, stroke):
     return side, crossed
 
 
-def _least_ink_paths(crop, guides, weight):
+def _least_ink_paths(crop, guides, weight, reach=2):
     """For each guide line (K, h) of x positions, the path (K, h) int from the top row of
-    crop (h, w) to the bottom, one column per row, moving at most one column per row,
+    crop (h, w) to the bottom, one column per row, moving at most reach columns per row,
     minimising the ink it crosses plus weight times its distance from the guide."""
     h, w = crop.shape
     columns = np.arange(w)
     cost = crop[None, 0] + weight * np.abs(columns[None, :] - guides[:, :1])   # (K, w)
     step = np.zeros((len(guides), h, w), dtype=np.int8)
+    shifts = np.arange(-reach, reach + 1)
     for r in range(1, h):
-        left = np.r_["-1", np.full((len(guides), 1), np.inf), cost[:, :-1]]
-        right = np.r_["-1", cost[:, 1:], np.full((len(guides), 1), np.inf)]
-        choice = np.argmin(np.stack([left, cost, right]), axis=0)          # (K, w)
-        cost = np.choose(choice, [left, cost, right])
+        padded = np.pad(cost, ((0, 0), (reach, reach)), constant_values=np.inf)
+        options = np.stack([padded[:, reach + d:reach + d + w] for d in shifts])  # (S, K, w)
+        choice = np.argmin(options, axis=0)                                  # (K, w)
+        cost = np.take_along_axis(options, choice[None], axis=0)[0]
         cost = cost + crop[r] + weight * np.abs(columns[None, :] - guides[:, r:r + 1])
-        step[:, r] = choice - 1                                  # -1, 0, 1: came from x + step
+        step[:, r] = shifts[choice]                           # came from x + step
     path = np.zeros((len(guides), h), dtype=int)
     path[:, -1] = np.argmin(cost, axis=1)
     k = np.arange(len(guides))
@@ -290,8 +291,8 @@ def _crop(prims, i, j):
 # primitive costs SKIP times how tall it is (a speck: nothing). Fitted by
 # `python benchmarks/numbers.py --fit` on numbers made of MNIST *training* digits.
 FEATURES = ("log p", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
-WEIGHTS = np.array([1.0, 0.1, -1.0, -1.0, -10.0, -5.0, -0.474, -30.0])
-SKIP = 6.0
+WEIGHTS = np.array([1.0, 0.796, -1.336, -2.245, -30.0, -6.332, 1.336, -30.0])
+SKIP = 2.245
 
 
 def best_path(prims, groups, p, height, weights=WEIGHTS, skip=SKIP):
