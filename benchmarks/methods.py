@@ -31,6 +31,7 @@ def make_nondigits():
 
 
 def forms(sources):
+    """Images (bytes or paths) -> (N, 784) through imaging.load_digit; blank ones skipped."""
     out = []
     for source in sources:
         try:
@@ -87,7 +88,7 @@ def logistic_scores(net, fit_x, non_x, steps=300):
     z = (z - mean) / sd
     y = np.r_[np.ones(len(a)), np.zeros(len(b))]
     weight = np.r_[np.full(len(a), 0.5 / len(a)), np.full(len(b), 0.5 / len(b))]
-    w, bias, m, v = np.zeros(z.shape[1] + 1), 0, 0, 0
+    w, m, v = np.zeros(z.shape[1] + 1), 0, 0
     zb = np.c_[z, np.ones(len(z))]
     for t in range(1, steps + 1):                              # Adam on the weighted loss
         s = 1 / (1 + np.exp(-(zb @ w)))

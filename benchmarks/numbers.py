@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
 
-from mnistnn import checkpoint, data, imaging, reading, reject, segment  # noqa: E402
+from methods import forms  # noqa: E402
+from mnistnn import checkpoint, data, reading, reject  # noqa: E402
 from mnistnn.idx import read_idx  # noqa: E402
 from nondigit_images import nondigits  # noqa: E402
 from number_images import crop_ink, mnist_number, on_paper, pen_number  # noqa: E402
@@ -115,17 +116,6 @@ def held_out_sets(mnist, fashion_dir, seed=3):
         "data/samples": forms(p for p in sorted((ROOT / "data" / "samples").iterdir())
                               if p.suffix in (".png", ".jpg"))}
     return sets, digits
-
-
-def forms(sources):
-    """Images (bytes or paths) -> (N, 784) through imaging.load_digit; blank ones skipped."""
-    out = []
-    for source in sources:
-        try:
-            out.append(imaging.load_digit(source))
-        except imaging.ImageError:
-            pass
-    return np.stack(out)
 
 
 def measure_reject(net, mnist, fashion_dir):

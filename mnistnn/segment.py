@@ -330,9 +330,9 @@ def _best_path(n, groups, scores, skip_cost):
 def group_features(prims, groups, p, height):
     """The features (len(groups), len(FEATURES)) of each candidate digit: log-probability
     of its best digit; 1; half the number of cuts through ink that part it from its
-    neighbours (each side pays half), and half the strokes they cross; how much shorter than 0.65 of the line; how much
-    wider than tall beyond 1; how much wider than the line is tall beyond 1; the widest
-    gap between its pieces (in line heights) beyond 0.05."""
+    neighbours (each side pays half) and half the strokes they cross; how much shorter
+    than 0.65 of the line; how much wider than tall beyond 1; how much wider than the line
+    is tall beyond 1; the widest gap between its pieces (in line heights) beyond 0.05."""
     f = np.zeros((len(groups), len(FEATURES)))
     f[:, 0] = np.log(np.maximum(p.max(axis=1), 1e-12))
     f[:, 1] = 1

@@ -69,8 +69,8 @@ def polygon_shape(rng, kind, size=200):
         return image
     elif kind == "heart":
         a = np.linspace(0, 2 * np.pi, 60)
-        hx, hy = 16 * np.sin(a) ** 3, -(13 * np.cos(a) - 5 * np.cos(2 * a) - 2 * np.cos(3 * a)
-                                         - np.cos(4 * a))
+        hx = 16 * np.sin(a) ** 3
+        hy = -(13 * np.cos(a) - 5 * np.cos(2 * a) - 2 * np.cos(3 * a) - np.cos(4 * a))
         pts = list(zip(c[0] + r * hx / 17, c[1] + r * hy / 17))
     elif kind == "spiral":
         a = np.linspace(0, rng.uniform(3, 5) * np.pi, 80)
@@ -90,10 +90,9 @@ def polygon_shape(rng, kind, size=200):
                (c[0] + 0.3 * r, c[1] - 0.5 * r), (c[0] + r, c[1]), (c[0] + 0.3 * r, c[1] + 0.5 * r),
                (c[0] + 0.3 * r, c[1] + 0.15 * r), (c[0] - r, c[1] + 0.15 * r)]
     elif kind == "lightning":
-        pts = [(c[0] - 0.2 * r, c[1] - r), (c[0] + 0.4 * r, c[1] - r), (c[0], c[1] - 0.1 * r),
-               (c[0] + 0.5 * r, c[1] - 0.1 * r), (c[0] - 0.4 * r, c[1] + r), (c[0] - 0.1 * r,
-                                                                             c[1] + 0.1 * r),
-               (c[0] - 0.5 * r, c[1] + 0.1 * r)]
+        zigzag = [(-0.2, -1), (0.4, -1), (0, -0.1), (0.5, -0.1), (-0.4, 1), (-0.1, 0.1),
+                  (-0.5, 0.1)]
+        pts = [(c[0] + dx * r, c[1] + dy * r) for dx, dy in zigzag]
     else:
         raise ValueError(f"unknown shape {kind!r}")
     if rng.random() < 0.3:

@@ -2,6 +2,7 @@
 the text and JSON answers, --annotate, --save-preprocessed, and bad inputs."""
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +15,12 @@ from number_images import on_paper, pen_number
 LINE = re.compile(r"^(?P<path>.+): (?P<number>\d+)  \((?P<percents>(\d+\.\d% ?)+)\)$")
 
 
+NO_WEIGHTS = Path(__file__).parent / "no-weights-here"   # so the shipped model is used
+
+
 def run(*args, input=None):
-    return CliRunner().invoke(main, ["classify", *map(str, args)], input=input)
+    return CliRunner().invoke(main, ["classify", *map(str, args), "--weights-dir", str(NO_WEIGHTS)],
+                              input=input)
 
 
 @pytest.fixture
@@ -30,16 +35,9 @@ def numbers(tmp_path):
     return files
 
 
-@pytest.fixture
-def weights_dir(tmp_path):
-    folder = tmp_path / "weights"
-    folder.mkdir()
-    return folder
-
-
-def test_text_answer_one_line_per_image(numbers, weights_dir):
+def test_text_answer_one_line_per_image(numbers):
     paths = [path for path, _ in numbers.values()]
-    result = run(*paths, "--number", "--weights-dir", weights_dir)
+    result = run(*paths, "--number")
     assert result.exit_code == 0 and result.exception is None, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 2
@@ -49,9 +47,9 @@ def test_text_answer_one_line_per_image(numbers, weights_dir):
         assert len(match["percents"].split()) == len(text)
 
 
-def test_json_answer(numbers, weights_dir):
+def test_json_answer(numbers):
     path, boxes = numbers["2026"]
-    result = run(path, "--number", "--json", "--weights-dir", weights_dir)
+    result = run(path, "--number", "--json")
     assert result.exit_code == 0, result.output
     obj = json.loads(result.stdout)
     assert set(obj) == {"path", "number", "confidence", "digits"} and obj["number"] == "2026"
@@ -63,34 +61,34 @@ def test_json_answer(numbers, weights_dir):
         assert np.abs(np.array(digit["box"]) - box).max() <= 4
 
 
-def test_annotate_one_image_and_a_folder(numbers, weights_dir, tmp_path):
+def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     path, boxes = numbers["2026"]
     out = tmp_path / "read.png"
-    result = run(path, "--number", "--annotate", out, "--weights-dir", weights_dir)
+    result = run(path, "--number", "--annotate", out)
     assert result.exit_code == 0, result.output
     drawn = np.asarray(Image.open(out).convert("RGB"), dtype=int)
     assert drawn.shape[:2] == np.asarray(Image.open(path)).shape[:2]
     x0, y0, x1, y1 = boxes[0]
     green = (drawn[..., 1] > 120) & (drawn[..., 0] < 80) & (drawn[..., 2] < 80)
     assert green[y0:y1, x0 - 3:x0 + 4].any(axis=1).mean() > 0.9      # the first box's left side
-    again = run(path, "--number", "--annotate", out, "--weights-dir", weights_dir)
+    again = run(path, "--number", "--annotate", out)
     assert again.exit_code == 1 and "already exists" in again.stderr    # never overwritten
     folder = tmp_path / "annotated"
     both = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder,
-               "--weights-dir", weights_dir)
+               "--weights-dir")
     assert both.exit_code == 0, both.output
     assert sorted(p.name for p in folder.iterdir()) == ["meter.png", "pi.png"]
 
 
-def test_save_preprocessed_writes_every_digit(numbers, weights_dir, tmp_path):
+def test_save_preprocessed_writes_every_digit(numbers, tmp_path):
     path, _ = numbers["314"]
     out = tmp_path / "seen"
-    result = run(path, "--number", "--save-preprocessed", out, "--weights-dir", weights_dir)
+    result = run(path, "--number", "--save-preprocessed", out)
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["pi-1.png", "pi-2.png", "pi-3.png"]
 
 
-def test_bad_inputs_get_one_sentence_and_the_rest_an_answer(numbers, weights_dir, tmp_path):
+def test_bad_inputs_get_one_sentence_and_the_rest_an_answer(numbers, tmp_path):
     blank = tmp_path / "blank.png"
     blank.write_bytes(on_paper(np.zeros((200, 3000)), np.random.default_rng(0), "white"))
     rng = np.random.default_rng(1)
@@ -98,20 +96,21 @@ def test_bad_inputs_get_one_sentence_and_the_rest_an_answer(numbers, weights_dir
     long_line.write_bytes(on_paper(pen_number(np.arange(60) % 10, rng, height=30)[0], rng,
                                    "white"))
     path, _ = numbers["2026"]
-    result = run(blank, path, long_line, "--number", "--weights-dir", weights_dir)
+    result = run(blank, path, long_line, "--number")
     assert result.exit_code == 1
     assert LINE.match(result.stdout.strip())["number"] == "2026"
     errors = result.stderr.splitlines()
     assert any(line.startswith(f"Error: {blank}: no digit found") for line in errors)
-    assert any(line.startswith(f"Error: {long_line}: the line holds more than 40") for line in errors)
-    as_json = run(blank, path, "--number", "--json", "--weights-dir", weights_dir)
+    assert any(line.startswith(f"Error: {long_line}: the line holds more than 40")
+               for line in errors)
+    as_json = run(blank, path, "--number", "--json")
     objects = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert set(objects[0]) == {"path", "error"} and objects[1]["number"] == "2026"
 
 
-def test_stdin_and_usage(numbers, weights_dir):
+def test_stdin_and_usage(numbers):
     path, _ = numbers["2026"]
-    result = run("-", "--number", "--weights-dir", weights_dir, input=path.read_bytes())
+    result = run("-", "--number", input=path.read_bytes())
     assert result.exit_code == 0 and result.stdout.startswith("<stdin>: 2026  ("), result.output
     assert run(path, "--number", "--top", "3").exit_code == 2
     assert run(path, "--annotate", "x.png").exit_code == 2
