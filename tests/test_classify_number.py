@@ -74,8 +74,7 @@ def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     again = run(path, "--number", "--annotate", out)
     assert again.exit_code == 1 and "already exists" in again.stderr    # never overwritten
     folder = tmp_path / "annotated"
-    both = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder,
-               "--weights-dir")
+    both = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder)
     assert both.exit_code == 0, both.output
     assert sorted(p.name for p in folder.iterdir()) == ["meter.png", "pi.png"]
 
