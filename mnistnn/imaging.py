@@ -197,9 +197,10 @@ def _border_level(x):
 
 def _background(x, level, rounds=4):
     """The paper under bright ink (H, W): a quadratic surface in the pixel coordinates,
-    fitted on a 64 px copy to the pixels that are not ink, starting from those nearer
-    the paper's level than the brightest ink."""
-    small = _resize(x, 64 / max(x.shape)) if max(x.shape) > 64 else x
+    fitted on a 64 px copy (at least 16 px across) to the pixels that are not ink,
+    starting from those nearer the paper's level than the brightest ink."""
+    scale = min(1.0, max(64 / max(x.shape), 16 / min(x.shape)))   # a strip keeps 16 rows
+    small = _resize(x, scale) if scale < 1 else x
     terms = np.stack(np.broadcast_arrays(*_quadratic(*small.shape)), -1).reshape(-1, 6)
     s = small.ravel().astype(np.float64)
     paper = s <= max((level + s.max()) / 2, s.min())

@@ -83,8 +83,9 @@ def mnist_number(images, rng, layout="separated", height=None):
     return compose(pieces, rng, layout, height)
 
 
-def pen_number(digits, rng, height=None):
-    """Digits drawn with Pillow pen strokes, one after the other with gaps -> (ink, boxes)."""
+def pen_number(digits, rng, height=None, layout="separated"):
+    """Digits drawn with Pillow pen strokes, one after the other (with gaps, or touching)
+    -> (ink, boxes)."""
     height = height or int(rng.integers(60, 160))
     pieces = []
     for d in digits:
@@ -95,7 +96,7 @@ def pen_number(digits, rng, height=None):
         mask = pen_mask(int(d), (w + 2 * pad, h + 2 * pad), (pad, pad, w, h), pen,
                         angle=rng.uniform(-8, 8), wobble=0.03, rng=rng)
         pieces.append(crop_ink(np.asarray(mask)))
-    return compose(pieces, rng, "separated", height)
+    return compose(pieces, rng, layout, height)
 
 
 def on_paper(ink, rng, style="white", quality=85):
