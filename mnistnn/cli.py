@@ -14,6 +14,7 @@ from . import __version__
 from .cli_common import (DownloadProgress, data_dir_option, load_data, load_network,
                          no_download_option, note, weights_dir_option, weights_option)
 from .cli_classify import classify
+from .cli_draw import draw
 from .cli_imagine import imagine
 from .cli_train import train
 from .errors import MnistnnError
@@ -48,6 +49,7 @@ def main():
     mnistnn test                        accuracy, per digit, confusion matrix
     mnistnn imagine 3 -o three.png      what the network thinks a 3 looks like
     mnistnn classify digit.png          read your own digit
+    mnistnn draw                        draw digits in your browser, read live
     """
 
 
@@ -163,6 +165,7 @@ def _test_pictures(inputs, labels, predicted, result, errors_png, confusion_png,
 
 main.add_command(imagine)
 main.add_command(classify)
+main.add_command(draw)
 
 if os.environ.get("MNISTNN_DEBUG"):  # pragma: no cover - developer aid: real tracebacks
     Main.invoke = click.Group.invoke
