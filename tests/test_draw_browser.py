@@ -5,7 +5,8 @@ real DrawServer, and checks what the page shows.
 Outside CI the tests skip, saying why, when playwright or chromium is missing; under
 CI=true they fail instead. MNISTNN_CHROMIUM names the browser when it is not on PATH.
 Screenshots go to the test's temporary folder, and also to $MNISTNN_SCREENSHOT_DIR when
-set (the README's figure: MNISTNN_SCREENSHOT_DIR=benchmarks/figures).
+set: the README's figures come from
+    MNISTNN_SCREENSHOT_DIR=benchmarks/figures pytest tests/test_draw_browser.py
 """
 import os
 import re
@@ -134,10 +135,11 @@ class Page:
         """The 28x28 preview: what the network saw, white ink on black."""
         return self.pixels("#seen")
 
-    def shoot(self, name):
+    def shoot(self, name, full_page=True, figure=True):
+        """A screenshot into the test's folder; a figure also into $MNISTNN_SCREENSHOT_DIR."""
         path = self.screenshots / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        if os.environ.get("MNISTNN_SCREENSHOT_DIR"):
+        self.page.screenshot(path=str(path), full_page=full_page)
+        if figure and os.environ.get("MNISTNN_SCREENSHOT_DIR"):
             shutil.copy(path, Path(os.environ["MNISTNN_SCREENSHOT_DIR"]) / f"draw-{name}.png")
 
     def close(self):
@@ -215,7 +217,7 @@ def test_a_finger_draws_on_a_phone_sized_screen(open_page):
     assert page.text("#answer") == "7"
     width = page.page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390                                   # nothing sticks out sideways
-    page.shoot("phone")
+    page.shoot("phone", full_page=False)                  # what a phone shows while drawing
 
 
 def test_a_two_digit_number(open_page):
@@ -266,7 +268,7 @@ def test_number_mode_shows_each_digit_and_its_box(open_page, site, monkeypatch):
     assert page.page.locator("#boxes rect").count() == 2
     assert page.page.locator("#digits figure").count() == 2
     assert page.page.locator("#digits figcaption").first.inner_text().startswith("4 · ")
-    page.shoot("number-stand-in")
+    page.shoot("number-stand-in", figure=False)
 
 
 def test_not_a_digit_is_shown_when_the_answer_says_so(open_page, site, monkeypatch):
