@@ -286,3 +286,4 @@ def test_not_a_digit_is_shown_when_the_answer_says_so(open_page, site, monkeypat
     assert re.fullmatch(r"closest: 7, \d+\.\d%", page.text("#confidence"))
     assert "best" in page.page.locator("#bars .bar").nth(7).get_attribute("class")
     assert page.page.locator("#imagined figure.current").count() == 0
+    page.shoot("not-a-digit-stand-in", figure=False)

@@ -196,15 +196,17 @@ function show(answer) {
   document.body.dataset.readings = String(state.readings);
   $('#answer').classList.toggle('idle', Boolean(answer.error));
   if (answer.error) {
-    $('#answer').textContent = '?';
+    setAnswer('?');
+    $('#answer').classList.remove('reject');
     $('#confidence').textContent = answer.error.replace(/^the posted image: /, '');
     setBars(null, null);
     return;
   }
   if (answer.digits) return showNumber(answer);
   const best = answer.digit === null ? answer.closest : answer.digit;
-  $('#answer').textContent = answer.digit === null ? 'not a digit' : className(best);
+  setAnswer(answer.digit === null ? 'not a digit' : className(best));
   $('#answer').classList.toggle('reject', answer.digit === null);
+  $('#bars').classList.toggle('reject', answer.digit === null);
   $('#confidence').textContent = answer.digit === null
     ? `closest: ${className(best)}, ${pct(answer.probabilities[best])}`
     : `${pct(answer.confidence)} sure`;
@@ -216,7 +218,7 @@ function show(answer) {
 
 function showNumber(answer) {
   const digits = answer.digits;
-  $('#answer').textContent = answer.number || (digits.length ? '' : '?');
+  setAnswer(answer.number || '?');
   $('#answer').classList.remove('reject');
   $('#confidence').textContent = digits.length
     ? `${digits.length} digit${digits.length > 1 ? 's' : ''}, ${pct(answer.confidence)} sure of all of them`
@@ -237,6 +239,11 @@ function showNumber(answer) {
   if (digits.length && digits[0].view) drawGrid($('#seen'), digits[0].view, ink);
 }
 
+function setAnswer(text) {   // digits in big type; a word (a class name, 'not a digit') smaller
+  $('#answer').textContent = text;
+  $('#answer').classList.toggle('long', !/^[0-9?]*$/.test(text));
+}
+
 function box(d) {
   const [x0, y0, x1, y1] = d.box;
   const ns = 'http://www.w3.org/2000/svg';
@@ -251,7 +258,7 @@ function box(d) {
 }
 
 function showNothing() {
-  $('#answer').textContent = '?';
+  setAnswer('?');
   $('#answer').classList.add('idle');
   $('#answer').classList.remove('reject');
   $('#confidence').textContent = 'Nothing drawn yet.';
@@ -350,6 +357,7 @@ function makeImagined(classes) {
     const img = new Image(28, 28);
     img.alt = `what the network imagines a ${name} looks like`;
     img.src = `/api/imagine/${d}.png`;
+    img.addEventListener('error', () => { $('.imagine').hidden = true; });   // cannot imagine
     const caption = document.createElement('figcaption');
     caption.textContent = name;
     item.append(img, caption);
