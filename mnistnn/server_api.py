@@ -30,11 +30,12 @@ NAME = "the posted image"    # how the body is named in an error sentence
 
 
 class ApiError(MnistnnError, ValueError):
-    """A request the API cannot answer: an HTTP status and one sentence."""
+    """A request the API cannot answer: an HTTP status, one sentence, and for 405 the
+    methods allowed."""
 
-    def __init__(self, status, message):
+    def __init__(self, status, message, allowed=None):
         super().__init__(message)
-        self.status = status
+        self.status, self.allowed = status, allowed
 
 
 class DrawApi:

@@ -29,8 +29,8 @@ HEADERS = {   # the page loads nothing from anywhere else, and no other site may
 
 
 def read_pages():
-    """The packaged page files, read once: {route: (bytes, content type)}."""
-    return {route: ((WEB / name).read_bytes(), TYPES[Path(name).suffix])
+    """The packaged page files, read once: {route: (content type, bytes)}."""
+    return {route: (TYPES[Path(name).suffix], (WEB / name).read_bytes())
             for route, name in PAGES.items()}
 
 
@@ -90,7 +90,7 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, path):
         """(function (query, body) -> (content type, bytes), allowed methods) for a path."""
         if path in PAGES:
-            return (lambda query, body: self.server.pages[path][::-1]), ("GET",)
+            return (lambda query, body: self.server.pages[path]), ("GET",)
         if path == "/api/model":
             return (lambda query, body: _json(self.server.api.card)), ("GET",)
         if path == "/api/classify":
@@ -111,9 +111,8 @@ class Handler(BaseHTTPRequestHandler):
         """Refuse a method the route does not take, and (on loopback) a foreign Host: a
         web site that renames itself to 127.0.0.1 (DNS rebinding) cannot reach the API."""
         if self.command not in allowed:
-            exc = ApiError(405, f"{self.command} is not allowed here: use {' or '.join(allowed)}")
-            exc.allowed = allowed
-            raise exc
+            raise ApiError(405, f"{self.command} is not allowed here: use "
+                                f"{' or '.join(allowed)}", allowed=allowed)
         host = self.headers.get("Host") or ""
         try:
             name = urlsplit(f"//{host}").hostname or ""
