@@ -21,7 +21,6 @@ import http.client
 import io
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -202,7 +201,7 @@ def main(argv=None):
                       f"{len(lags)} readings while drawing 20 strokes) behind the drawing "
                       f"(target: about 100 ms)")
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         try:
             process.wait(10)
         except subprocess.TimeoutExpired:

@@ -86,9 +86,16 @@ def test_bad_options(args, code, tmp_path, monkeypatch):
     assert result.exit_code == code and isinstance(result.exception, SystemExit), result.output
 
 
+def default_sigint():
+    """In the child: Ctrl-C's default action, even when the tests run with SIGINT ignored
+    (as a background job of a shell does), so that Python turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_a_real_process_serves_until_ctrl_c():
     process = subprocess.Popen([sys.executable, "-m", "mnistnn", "draw", "--no-browser"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     try:
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), process.stderr.read()
