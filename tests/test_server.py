@@ -111,11 +111,12 @@ def test_the_page_and_its_files_and_nothing_from_elsewhere(page):
 def test_the_model_card_describes_what_is_loaded(page, net):
     status, _, card = page.request("GET", "/api/model")
     assert status == 200
-    assert card["sizes"] == net.sizes == [784, 800, 10]
+    assert card["sizes"] == net.sizes
     assert card["description"] == checkpoint.describe(net)
     assert card["source"] == "the model that ships with mnistnn"
-    assert card["parameters"] == 784 * 800 + 800 + 800 * 10 + 10
+    assert card["parameters"] == sum(W.size + b.size for W, b in zip(net.weights, net.biases))
     assert card["validation_accuracy"] == net.meta["metrics"]["validation_accuracy"]
+    assert card["test_accuracy"] == net.meta.get("test_accuracy")
     assert card["classes"] == [str(d) for d in range(10)]
     assert card["can"]["number"] is hasattr(reading, "read_number")
     assert card["limits"]["max_body_bytes"] == MAX_BODY == 5 * 1024 * 1024
