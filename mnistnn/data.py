@@ -97,8 +97,8 @@ def _load_one(path, key, entry, data_dir):
 
 
 def load_dataset(name=None, data_dir=None):
-    """Data set `name` (default: $MNISTNN_DATASET, else mnist) from its folder under
-    data_dir: uint8 images (N, 28, 28), uint8 labels (N,), for training and test."""
+    """Data set `name` (default mnist) from its folder under data_dir: uint8 images
+    (N, 28, 28), uint8 labels (N,), for training and test."""
     entry = datasets.get(name)
     folder = datasets.folder(entry.name, data_dir)
     arrays = {key: _load_one(folder / file_name, key, entry, data_dir)

@@ -64,8 +64,9 @@ NAMES = tuple(DATASETS)
 
 
 def get(name=None):
-    """The table entry of data set `name` (default: $MNISTNN_DATASET, else mnist)."""
-    name = name or os.environ.get(ENV_DATASET) or DEFAULT
+    """The table entry of data set `name` (default mnist). The library never reads
+    $MNISTNN_DATASET: the CLI's --dataset does, so a script gets what it asks for."""
+    name = name or DEFAULT
     if name not in DATASETS:
         raise MnistnnError(f"unknown data set {name!r}: choose one of {', '.join(NAMES)}")
     return DATASETS[name]
