@@ -24,6 +24,7 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)  # read once: the permissions a plain open() would give a new file
 STALE_AFTER = 60.0  # seconds: an unlocked temporary file this old has no live writer
 STALE_UNLOCKED = 24 * 3600.0  # without advisory locks, only files this old are stale
+_HELD = {}  # real path of each folder this process holds with folder_lock -> its fd
 
 
 @contextlib.contextmanager
@@ -121,24 +122,35 @@ def _remove_if_dead(name, min_age):
 
 
 @contextlib.contextmanager
-def folder_lock(folder, on_wait=None):
+def folder_lock(folder, on_wait=None, wait=True):
     """Hold an exclusive lock on `folder` for the block (a lock on the folder itself, so
-    no lock file is left behind). When another process holds it, call on_wait() once and
-    wait. Where folders cannot be locked (no advisory locks, some network file systems)
-    the block runs unlocked: every write is atomic anyway, the lock only saves work."""
+    no lock file is left behind); yield True. When another process holds it: with `wait`,
+    call on_wait() once and wait; without, yield False at once. Re-entrant within a
+    process (a training run that holds its folder may download into it). Where folders
+    cannot be locked (no advisory locks, some network file systems) the block runs
+    unlocked: every write is atomic anyway, the lock only keeps runs from clashing."""
+    key = os.path.realpath(folder)
+    if key in _HELD:
+        yield True
+        return
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
-        fd = None
+        yield True
+        return
     try:
-        if fd is not None and not _try_lock(fd, wait=False):
+        held = _try_lock(fd, wait=False)
+        if not held and wait:
             if on_wait:
                 on_wait()
-            _try_lock(fd, wait=True)
-        yield
+            held = _try_lock(fd, wait=True)
+        if held:
+            _HELD[key] = fd
+        yield held
     finally:
-        if fd is not None:
-            os.close(fd)  # closing releases the lock
+        if _HELD.get(key) == fd:
+            del _HELD[key]
+        os.close(fd)  # closing releases the lock
 
 
 def _try_lock(fd, wait):

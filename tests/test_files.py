@@ -150,6 +150,29 @@ def test_folder_lock_makes_a_second_process_wait(tmp_path):
     assert waited == [True] and os.listdir(tmp_path) == []
 
 
+def test_folder_lock_without_waiting_says_it_is_held_elsewhere(tmp_path):
+    holder = start(LOCKER, tmp_path, 30)
+    try:
+        with folder_lock(tmp_path, wait=False) as held:
+            assert held is False
+    finally:
+        holder.kill()
+        holder.wait()
+    with folder_lock(tmp_path, wait=False) as held:
+        assert held is True
+
+
+def test_folder_lock_is_reentrant_within_a_process(tmp_path):
+    with folder_lock(tmp_path) as outer:
+        with folder_lock(tmp_path / ".." / tmp_path.name, on_wait=pytest.fail) as inner:
+            assert outer and inner  # no waiting for ourselves
+        with folder_lock(tmp_path, wait=False) as again:
+            assert again
+    holder = start(LOCKER, tmp_path, 0)  # released: another process gets it at once
+    holder.wait()
+    assert holder.returncode == 0
+
+
 def test_folder_lock_runs_unlocked_where_the_folder_cannot_be_opened(tmp_path):
-    with folder_lock(tmp_path / "absent"):
-        pass
+    with folder_lock(tmp_path / "absent") as held:
+        assert held
