@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Network": "network",
     "load_mnist": "data",
+    "load_dataset": "data",
     "download": "data",
     "read_idx": "idx",
     "write_idx": "idx",

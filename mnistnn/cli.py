@@ -11,13 +11,15 @@ import sys
 import click
 
 from . import __version__
-from .cli_common import (DownloadProgress, data_dir_option, load_data, load_network,
-                         no_download_option, note, weights_dir_option, weights_option)
+from .cli_common import (DownloadProgress, Real, data_dir_option, dataset_option, load_data,
+                         load_network, no_download_option, note, sigterm_as_interrupt,
+                         weights_dir_option, weights_option)
 from .cli_classify import classify
 from .cli_draw import draw
 from .cli_imagine import imagine
 from .cli_train import train
 from .errors import MnistnnError
+from .fetch import RETRIES, TIMEOUT
 
 ERRORS_SHOWN = 100  # misclassified digits in `mnistnn test --errors`
 
@@ -44,7 +46,7 @@ def main():
     """A from-scratch neural network that reads handwritten digits.
 
     \b
-    mnistnn download                    fetch MNIST, verified
+    mnistnn download                    fetch MNIST (or --dataset fashion-mnist), verified
     mnistnn train --epochs 5 --lr 3.0   train the classic 784-30-10 network
     mnistnn test                        accuracy, per digit, confusion matrix
     mnistnn imagine 3 -o three.png      what the network thinks a 3 looks like
@@ -54,44 +56,64 @@ def main():
 
 
 @main.command()
+@dataset_option
 @data_dir_option
 @click.option("--mirror", "mirrors", multiple=True, metavar="URL",
-              help="Fetch from this mirror (http://, https://, file:// or a folder); "
-                   "repeat to try several in order. [default: the public mirrors, "
-                   "or $MNISTNN_MIRRORS]")
+              help="Fetch from this mirror (http://, https://, file:// or a folder) holding "
+                   "the data set's files; repeat to try several in order. [default: the "
+                   "data set's public mirrors, or $MNISTNN_MIRRORS for MNIST, "
+                   "$MNISTNN_MIRRORS_FASHION_MNIST for Fashion-MNIST]")
 @click.option("--force", is_flag=True, help="Fetch again even if verified files are present.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
-              show_default=True, help="Seconds to wait for a mirror to answer.")
-@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
-              help="Extra attempts per mirror after a network error.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no notes.")
-def download(data_dir, mirrors, force, timeout, retries, quiet):
-    """Download the four MNIST files into DATA_DIR and verify them.
+@click.option("--timeout", type=Real(min=0, max=86400, min_open=True), default=TIMEOUT,
+              show_default=True, metavar="SECONDS",
+              help="The longest one mirror may take over one file, retries included; "
+                   "then the next mirror is tried.")
+@click.option("--retries", type=click.IntRange(min=0, max=10), default=RETRIES,
+              show_default=True,
+              help="Extra tries of a mirror after a network error, within --timeout.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print nothing unless something goes wrong.")
+def download(dataset, data_dir, mirrors, force, timeout, retries, quiet):
+    """Download a data set's four files into DATA_DIR and verify them.
 
-    Each file is checked against the SHA-256 of the canonical MNIST data and
+    Each file is checked against the SHA-256 of the data set's canonical bytes and
     written atomically; files already present and verified are not fetched again.
+    MNIST goes into DATA_DIR itself, Fashion-MNIST into DATA_DIR/fashion-mnist/.
 
     \b
-    Example:
+    Examples:
       mnistnn download --mirror file:///media/usb/mnist/
+      mnistnn download --dataset fashion-mnist
     """
-    from . import data
+    from . import datasets, fetch
 
-    with DownloadProgress(quiet) as progress:
-        report = data.download(data_dir, mirrors, force=force, timeout=timeout,
-                               retries=retries, on_progress=progress)
-    fetched = {name: src for name, src in report.items() if src != "present"}
+    entry = datasets.get(dataset)
+    try:
+        with sigterm_as_interrupt(), DownloadProgress(quiet) as progress:
+            report = fetch.download(data_dir, mirrors, force=force, timeout=timeout,
+                                    retries=retries, on_progress=progress,
+                                    on_note=None if quiet else note, dataset=entry.name)
+    except KeyboardInterrupt as exc:
+        note("Download interrupted: verified files are kept, and nothing half-written "
+             "was left behind.")
+        raise SystemExit(getattr(exc, "exit_code", 130)) from None
+    if not quiet:
+        _download_report(entry, datasets.folder(entry.name, data_dir), report)
+
+
+def _download_report(entry, folder, report):
+    """One line per file, then where the data set is now."""
     for name, source in report.items():
         if source == "present":
             what = "already present and verified, not fetched"
         else:
             what = f"downloaded from {source.rsplit('/', 1)[0]}/ and verified"
         click.echo(f"{name}: {what}")
-    if not fetched:
-        click.echo(f"MNIST is ready in {data_dir}/: nothing to download "
+    if all(source == "present" for source in report.values()):
+        click.echo(f"{entry.title} is ready in {folder}/: nothing to download "
                    f"(--force fetches again).")
     else:
-        click.echo(f"MNIST is ready in {data_dir}/.")
+        click.echo(f"{entry.title} is ready in {folder}/.")
 
 
 main.add_command(train)

@@ -1,10 +1,14 @@
 """Pieces shared by the CLI commands: options, progress bars, loading data and weights."""
+import contextlib
 import math
+import signal
 import sys
 
 import click
 
-ENV_DATA, ENV_WEIGHTS = "MNISTNN_DATA_DIR", "MNISTNN_WEIGHTS_DIR"
+from . import datasets
+
+ENV_DATA, ENV_WEIGHTS = datasets.ENV_DATA_DIR, "MNISTNN_WEIGHTS_DIR"
 
 
 class Real(click.ParamType):
@@ -59,7 +63,15 @@ def progress_bar(quiet, **kwargs):
 def data_dir_option(f):
     return click.option("--data-dir", type=click.Path(file_okay=False), envvar=ENV_DATA,
                         default="data", show_default=True,
-                        help=f"Folder holding the MNIST files (env {ENV_DATA}).")(f)
+                        help=f"The data folder: MNIST's files in it, other data sets in a "
+                             f"subfolder named after them (env {ENV_DATA}).")(f)
+
+
+def dataset_option(f):
+    return click.option("--dataset", type=click.Choice(datasets.NAMES),
+                        envvar=datasets.ENV_DATASET, default=datasets.DEFAULT,
+                        show_default=True,
+                        help=f"The data set (env {datasets.ENV_DATASET}).")(f)
 
 
 def no_download_option(f):
@@ -79,13 +91,37 @@ def weights_dir_option(f):
                         help=f"Folder for checkpoints (env {ENV_WEIGHTS}).")(f)
 
 
-def load_data(data_dir, no_download, quiet):
-    """MNIST from data_dir, downloading what is missing (with a progress bar)."""
+def load_data(data_dir, no_download, quiet, dataset=None):
+    """A data set (MNIST unless told) from data_dir, downloading what is missing (with a
+    progress bar)."""
     from . import data
 
     with DownloadProgress(quiet) as progress:
         return data.ensure(data_dir, allow_download=not no_download, on_note=note,
-                           on_progress=progress)
+                           on_progress=progress, dataset=dataset)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised wherever the program is, so it cleans up as after Ctrl-C."""
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """For the block, `kill PID` raises Terminated (a KeyboardInterrupt) instead of ending
+    the process on the spot, so half-written temporary files are removed as for Ctrl-C."""
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (an embedding program): leave signals be
+        previous = terminate
+    try:
+        yield
+    finally:
+        if previous is not terminate:  # None: set outside Python, so the default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def load_network(weights, weights_dir=None):
