@@ -1,5 +1,7 @@
-"""Shared fixtures: real MNIST by path, a loopback HTTP mirror with faults, tiny datasets."""
+"""Shared fixtures: real MNIST by path, a loopback HTTP mirror with faults, tiny datasets,
+and `invoke`, the one way tests run the CLI in-process."""
 import http.server
+import inspect
 import os
 import shutil
 import socket
@@ -8,11 +10,36 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from mnistnn.data import FILES
 from mnistnn.idx import write_idx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli_runner():
+    """A CliRunner whose result.stdout and result.stderr are apart on every click version:
+    click < 8.2 mixes stderr into stdout unless given mix_stderr=False, and 8.2 dropped
+    that argument (it always keeps them apart; result.output is then both, interleaved)."""
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+        return CliRunner(mix_stderr=False)
+    return CliRunner()
+
+
+def invoke(*args, command=None, **kwargs):
+    """Run `mnistnn ARGS...` (or another click command) in-process; return the result.
+
+    CliRunner keeps an exception in result.exception and prints no traceback, so an
+    output check can never see one: an exception other than the SystemExit of a normal
+    exit is raised here instead, with its traceback, and fails the test. Check
+    result.exit_code, result.stdout (results) and result.stderr (notes and errors)."""
+    from mnistnn.cli import main
+
+    result = cli_runner().invoke(command or main, [str(a) for a in args], **kwargs)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception.with_traceback(result.exc_info[2])
+    return result
 
 
 def real_mnist_dir():

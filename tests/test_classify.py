@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 from mnistnn import checkpoint
-from mnistnn.cli import main
 from mnistnn.cli_classify import find_images
 from mnistnn.idx import read_idx
 from mnistnn.network import Network
+from conftest import invoke
 from test_imaging import BAD, WRITERS, pen_mask, style
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +21,7 @@ LINE = re.compile(r"^(?P<path>.+): (?P<digit>\d) \((?P<percent>\d+\.\d)%\)$")
 
 
 def run(*args, input=None):
-    return CliRunner().invoke(main, ["classify", *map(str, args)], input=input)
+    return invoke("classify", *args, input=input)
 
 
 @pytest.fixture
@@ -107,7 +106,6 @@ def test_a_batch_with_bad_files_still_answers_the_good_ones(good, tmp_path, weig
     for path, line in zip(bad, errors):
         assert line.startswith(f"Error: {path}: "), line
     assert errors[-1] == f"Error: {len(bad)} of {len(paths)} images could not be read"
-    assert "Traceback" not in text.output
 
     as_json = run(*paths, "--json", "--weights-dir", weights_dir)
     assert as_json.exit_code == 1
@@ -184,13 +182,14 @@ def test_weights_lookup_prefers_the_weights_folder(good, weights_dir):
 def test_a_bad_weights_file_is_one_sentence(good, tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a checkpoint")
     result = run(good[7], "--weights", tmp_path / "bad.npz")
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "bad.npz: not an mnistnn checkpoint (not an .npz archive)" in result.stderr
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {tmp_path / 'bad.npz'}: not an mnistnn checkpoint "
+                             f"(not an .npz archive)\n")
 
 
 def test_usage():
     assert run().exit_code == 2
-    help_text = run("--help").output
+    help_text = run("--help").stdout
     assert "Example" in help_text and "--save-preprocessed" in help_text
 
 

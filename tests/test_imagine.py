@@ -5,12 +5,11 @@ import os
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
+from conftest import invoke
 from mnistnn import checkpoint, data
 from mnistnn import imagine as imagining
-from mnistnn.cli import main
 from mnistnn.imagine import (FRAME, backproject, gaussian_blur, imagine, imagine_many,
                              project_ink, self_check)
 from mnistnn.network import Network
@@ -218,7 +217,7 @@ def test_bad_requests_are_value_errors_with_a_sentence():
 # -- the command, in-process -------------------------------------------------------------
 
 def run(*args):
-    return CliRunner().invoke(main, ["imagine", *map(str, args)])
+    return invoke("imagine", *args)
 
 
 def run_in(folder, monkeypatch, *args):
@@ -310,7 +309,6 @@ def test_heat_colormap_and_backproject(weights, tmp_path):
 def test_usage_errors_exit_2(args, tmp_path):
     result = run(*args, "--weights", tmp_path / "unused.npz")
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
     if args and args[0] in ("10", "x", "3.5"):
         assert "give 0 to 9, or 'all'" in result.stderr
 
@@ -321,7 +319,7 @@ def test_unwritable_output_is_one_sentence_exit_1(weights, tmp_path, monkeypatch
                        (tmp_path, "it is a folder")]:
         result = run("3", "--weights", weights, "-o", out)
         assert result.exit_code == 1
-        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert result.stderr.count("\n") == 1
         assert result.stderr.startswith(f"Error: cannot write {out}:") and words in result.stderr
 
     def refuse(image, path):
@@ -348,7 +346,8 @@ def test_read_only_folder(tmp_path):
 
 def test_bad_networks_are_one_sentence_exit_1(tmp_path):
     result = run("3", "--weights", tmp_path / "missing.npz", "-o", tmp_path / "x.png")
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {tmp_path / 'missing.npz'}: no such checkpoint")
     small = tmp_path / "small.npz"
     checkpoint.save(small, Network([100, 10], "relu", "log-likelihood"))
     result = run("3", "--weights", small, "-o", tmp_path / "x.png")
@@ -359,13 +358,13 @@ def test_bad_networks_are_one_sentence_exit_1(tmp_path):
 
 
 def test_help_has_an_example():
-    result = CliRunner().invoke(main, ["imagine", "--help"])
+    result = run("--help")
     assert result.exit_code == 0
-    assert "mnistnn imagine 3 -o three.png" in result.output and "--colormap" in result.output
+    assert "mnistnn imagine 3 -o three.png" in result.stdout and "--colormap" in result.stdout
 
 
 def test_an_output_name_that_is_not_png_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(main, ["imagine", "3", "-o", str(tmp_path / "three.jpg")])
+    result = run("3", "-o", tmp_path / "three.jpg")
     assert result.exit_code == 2
-    assert "does not end in .png" in result.output
+    assert "does not end in .png" in result.stderr
     assert not (tmp_path / "three.jpg").exists()

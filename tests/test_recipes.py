@@ -4,19 +4,15 @@ import dataclasses
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
+from conftest import invoke
 from mnistnn import checkpoint, recipes
-from mnistnn.cli import main
 from mnistnn.network import Network, one_hot
 from mnistnn.train import TrainConfig, Trainer, eval_subset, evaluate
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result
+run = invoke
 
 
 def saved_config(folder):
@@ -61,11 +57,11 @@ def test_cli_recipe_cannot_be_combined_with_resume(tiny_mnist, tmp_path):
                "--weights-dir", tmp_path, "--no-download", "-q").exit_code == 0
     result = run("train", "--resume", tmp_path / "latest.npz", "--recipe", "wide",
                  "--epochs", 1, "--data-dir", tiny_mnist, "--no-download", "-q")
-    assert result.exit_code == 2 and "--recipe starts a new run" in result.output
+    assert result.exit_code == 2 and "--recipe starts a new run" in result.stderr
 
 
 def test_help_lists_every_recipe_with_its_measurement():
-    text = run("train", "--help").output
+    text = run("train", "--help").stdout
     for name in recipes.RECIPES:
         assert f"  {name} " in text
     assert text.count("Measured:") == len(recipes.RECIPES)

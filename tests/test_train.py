@@ -7,16 +7,11 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
+from conftest import invoke
 from mnistnn import checkpoint, cli_train, network, train
-from mnistnn.cli import main
 
 
-def run(*args, **kw):
-    result = CliRunner().invoke(main, [str(a) for a in args], **kw)
-    assert "Traceback" not in result.output, result.output
-    return result
+run = invoke
 
 
 def train_tiny(data, weights, *args):
@@ -132,8 +127,8 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_pat
     result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
                         "--epochs", 3, "--lr", 1e38)
     assert result.exit_code == 1
-    assert "training diverged at epoch 2" in result.output
-    assert "too high" in result.output and "latest.npz (epoch 1)" in result.output
+    assert "training diverged at epoch 2" in result.stderr
+    assert "too high" in result.stderr and "latest.npz (epoch 1)" in result.stderr
     assert (tmp_path / "latest.npz").read_bytes() == good
 
 
@@ -156,16 +151,16 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_pat
 def test_bad_options_are_usage_errors(tiny_mnist, tmp_path, args, words):
     result = train_tiny(tiny_mnist, tmp_path, *args)
     assert result.exit_code == 2, result.output
-    assert words in result.output
+    assert words in result.stderr
 
 
 def test_resume_cannot_change_the_architecture(tiny_mnist, tmp_path):
     assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1).exit_code == 0
     result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
                         "--layers", "784,50,10")
-    assert result.exit_code == 2 and "cannot change" in result.output
+    assert result.exit_code == 2 and "cannot change" in result.stderr
     result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz")
-    assert result.exit_code == 2 and "already finished its 1 epochs" in result.output
+    assert result.exit_code == 2 and "already finished its 1 epochs" in result.stderr
 
 
 def test_cli_choices_match_the_library():
@@ -196,7 +191,7 @@ def test_bad_options_are_caught_before_any_download_or_file_change(tmp_path, mon
     (tmp_path / "metrics.jsonl").write_text("{}\n")
     result = run("train", "--lr", "0", "--data-dir", tmp_path / "nothing",
                  "--weights-dir", tmp_path)
-    assert result.exit_code == 2 and "learning rate must be positive" in result.output
+    assert result.exit_code == 2 and "learning rate must be positive" in result.stderr
     assert (tmp_path / "metrics.jsonl").read_text() == "{}\n"
     assert not (tmp_path / "nothing").exists()
 
@@ -208,7 +203,7 @@ def test_missing_data_is_a_clear_error(tmp_path):
     result = run("train", "--data-dir", str(tmp_path), "--no-download",
                  "--weights-dir", str(tmp_path / "w"))
     assert result.exit_code == 1
-    assert "MNIST is not in" in result.output and "mnistnn download" in result.output
+    assert "MNIST is not in" in result.stderr and "mnistnn download" in result.stderr
 
 
 def test_train_downloads_what_is_missing(serve, tiny_mnist, monkeypatch, tmp_path):
@@ -217,4 +212,4 @@ def test_train_downloads_what_is_missing(serve, tiny_mnist, monkeypatch, tmp_pat
     result = run("train", "--data-dir", str(tmp_path / "d"), "--weights-dir", str(tmp_path),
                  "--epochs", "1", "--validation-size", "100")
     assert result.exit_code == 1
-    assert "checksum mismatch" in result.output
+    assert "checksum mismatch" in result.stderr
