@@ -352,8 +352,9 @@ def test_bad_networks_are_one_sentence_exit_1(tmp_path):
     checkpoint.save(small, Network([100, 10], "relu", "log-likelihood"))
     result = run("3", "--weights", small, "-o", tmp_path / "x.png")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1].startswith(f"Error: {small}: imagine needs a network "
-                                                     f"with 784 inputs")
+    assert result.stderr.splitlines()[-1] == (f"Error: {small}: a network for 100 inputs and 10 "
+                                              f"classes, but the data set has 784 inputs and "
+                                              f"10 classes")
     assert not (tmp_path / "x.png").exists()
 
 

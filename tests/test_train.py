@@ -1,4 +1,5 @@
 """`mnistnn train`: checkpoints, resume, Ctrl-C, divergence and bad options, on tiny data."""
+import dataclasses
 import json
 import os
 import signal
@@ -8,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 from conftest import invoke
-from mnistnn import checkpoint, cli_train, network, train
+from mnistnn import checkpoint, cli_train, config, network, train
+from mnistnn.config import TrainConfig
 
 
 run = invoke
@@ -89,7 +91,7 @@ def test_resume_after_ctrl_c_mid_epoch_equals_straight_through(tiny_mnist, tmp_p
     real_run = train.Trainer.run
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(train.Trainer, "run",
-                   lambda self, on_batch=None, on_epoch=None: real_run(self, interrupt, on_epoch))
+                   lambda self, on_batch=None, **kw: real_run(self, interrupt, **kw))
         result = train_tiny(tiny_mnist, split, "--epochs", 3, *MOMENTUM, "--dropout", 0.2,
                             "--activation", "relu")
     assert result.exit_code == 130, result.output
@@ -135,16 +137,20 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_pat
 @pytest.mark.parametrize("args, words", [
     (("--layers", "100,30,10"), "must start with 784"),
     (("--layers", "784,30,9"), "end with 10"),
-    (("--layers", "784,0,10"), "at least one unit"),
+    (("--layers", "784,0,10"), "every layer needs from 1 to 1000000 units"),
     (("--layers", "784,x,10"), "not a comma-separated list"),
-    (("--lr", "0"), "learning rate must be positive"),
-    (("--lr", "-1"), "learning rate must be positive"),
-    (("--epochs", "0"), "epochs must be at least 1"),
-    (("--batch-size", "0"), "batch size must be at least 1"),
+    (("--lr", "0"), "'0' is not above 0"),
+    (("--lr", "-1"), "'-1' is not above 0"),
+    (("--epochs", "0"), "0 is not in the range 1<=x<=100000"),
+    (("--epochs", "1e20"), "'1e20' is not a valid integer"),
+    (("--epochs", "100000000000000000000"), "is not in the range 1<=x<=100000"),
+    (("--seed", "-1"), "-1 is not in the range 0<=x<=4294967295"),
+    (("--batch-size", "0"), "0 is not in the range 1<=x<=1000000"),
     (("--activation", "swish"), "'swish' is not one of"),
     (("--cost", "hinge"), "'hinge' is not one of"),
     (("--nesterov",), "Nesterov momentum needs --momentum"),
-    (("--dropout", "1"), "dropout must be in"),
+    (("--dropout", "1"), "'1' is not in [0, 1)"),
+    (("--elastic", "34", "--elastic-sigma", "nan"), "'nan' is not a finite number"),
     (("--validation-size", "0", "--patience", "2"), "--patience needs a validation set"),
     (("--validation-size", "600"), "must be smaller than the training set"),
 ])
@@ -152,6 +158,39 @@ def test_bad_options_are_usage_errors(tiny_mnist, tmp_path, args, words):
     result = train_tiny(tiny_mnist, tmp_path, *args)
     assert result.exit_code == 2, result.output
     assert words in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+FLOATS = [f for f in dataclasses.fields(TrainConfig) if f.type is float]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300", "-1"])
+@pytest.mark.parametrize("field", FLOATS, ids=[f.name for f in FLOATS])
+def test_every_float_option_is_finite_and_in_range(field, value, tmp_path):
+    """Issue 13, D1 and D2: a NaN, an infinity or a number out of range is exit 2."""
+    flag = "--" + field.name.replace("_", "-")
+    if value == "1e300" and field.metadata["range"].max is None:
+        value = "-1e300"    # an unbounded option takes any finite number above its minimum
+    result = run("train", flag, value, "--data-dir", tmp_path / "none",
+                 "--weights-dir", tmp_path / "w")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"Invalid value for '{flag}'" in result.stderr
+    with pytest.raises(ValueError, match=field.name.replace("_", " ")):
+        TrainConfig(**{field.name: float(value)}).check()
+
+
+def test_the_options_are_the_config_fields():
+    """One source of truth: every TrainConfig field is an option, with its default."""
+    params = {p.name: p for p in cli_train.train.params}
+    for field in dataclasses.fields(TrainConfig):
+        option = params[field.name]
+        default = ",".join(map(str, field.default)) if field.name == "sizes" else field.default
+        assert option.default == default and option.help == field.metadata["help"]
+        assert not option.required
+    defaults = {name: params[name].type_cast_value(None, params[name].default)
+                for name in (f.name for f in dataclasses.fields(TrainConfig))}
+    defaults["sizes"] = cli_train.parse_layers(None, None, defaults["sizes"])
+    assert TrainConfig(**defaults) == TrainConfig()
 
 
 def test_resume_cannot_change_the_architecture(tiny_mnist, tmp_path):
@@ -163,10 +202,9 @@ def test_resume_cannot_change_the_architecture(tiny_mnist, tmp_path):
     assert result.exit_code == 2 and "already finished its 1 epochs" in result.stderr
 
 
-def test_cli_choices_match_the_library():
-    assert cli_train.ACTIVATIONS == tuple(network.ACTIVATIONS)
-    assert cli_train.COSTS == tuple(network.COSTS)
-    assert cli_train.SCHEDULES == train.SCHEDULES
+def test_the_choices_named_in_the_settings_match_the_library():
+    assert config.ACTIVATIONS == tuple(network.ACTIVATIONS)
+    assert config.COSTS == tuple(network.COSTS)
 
 
 def test_early_stopping(tiny_mnist, tmp_path):
@@ -189,9 +227,9 @@ def test_schedules():
 def test_bad_options_are_caught_before_any_download_or_file_change(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTNN_MIRRORS", "http://127.0.0.1:9/")  # would fail if contacted
     (tmp_path / "metrics.jsonl").write_text("{}\n")
-    result = run("train", "--lr", "0", "--data-dir", tmp_path / "nothing",
+    result = run("train", "--nesterov", "--data-dir", tmp_path / "nothing",
                  "--weights-dir", tmp_path)
-    assert result.exit_code == 2 and "learning rate must be positive" in result.stderr
+    assert result.exit_code == 2 and "Nesterov momentum needs --momentum" in result.stderr
     assert (tmp_path / "metrics.jsonl").read_text() == "{}\n"
     assert not (tmp_path / "nothing").exists()
 
