@@ -29,6 +29,10 @@ class Main(click.Group):
             return super().invoke(ctx)
         except MnistnnError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:  # a second Ctrl-C (train), or one nothing else handles
+            note("Interrupted: stopped at once. Files already written are whole (every "
+                 "write is atomic).")
+            ctx.exit(130)
         except BrokenPipeError:  # `mnistnn ... | head`: the reader left; leave quietly too
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(141)

@@ -12,6 +12,7 @@ from . import recipes
 from .cli_common import (Real, data_dir_option, load_data, no_download_option, note,
                          progress_bar, weights_dir_option)
 from .config import TrainConfig
+from .errors import MnistnnError
 from .form import CLASSES, PIXELS
 
 
@@ -101,6 +102,8 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
                              "saved in the checkpoint")
         start = (training.resume(resume, given, say) if resume else
                  training.new_run(recipes.resolve(recipe, options, set(given))))
+    except MnistnnError:   # a damaged checkpoint: exit 1, not a usage error
+        raise
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     mnist = load_data(data_dir, no_download, quiet)

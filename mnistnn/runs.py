@@ -91,7 +91,8 @@ def _set_length(config, state, more, path, note):
         note(f"The run now has {config.epochs} epochs instead of {old}: its {config.schedule} "
              f"schedule is laid out again over {config.epochs}, so epoch {state.epoch + 1} "
              f"gets lr {lr_at(config, state.epoch):.4g}"
-             + (f" (the first plan: {planned:.4g})" if planned is not None else ""))
+             + (f" (planned: {planned:.4g})" if planned is not None else "")
+             + "; only a run that keeps its length resumes bit for bit")
 
 
 @contextlib.contextmanager

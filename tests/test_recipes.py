@@ -70,12 +70,21 @@ def test_help_lists_every_recipe_with_its_measurement():
 # -- dropout ------------------------------------------------------------------------------
 
 def test_dropout_is_off_in_evaluation():
-    net = Network([784, 50, 10], "relu", "log-likelihood", seed=1)
-    x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
-    acts, masks = net.forward(x)
-    assert all(m is None for m in masks)
-    np.testing.assert_array_equal(net.feedforward(x), net.feedforward(x))
-    np.testing.assert_array_equal(net.feedforward(x), acts[-1])
+    """After training with dropout, predictions and evaluation use every unit, unscaled:
+    they equal the layers' formula worked out by hand, and do not vary from call to call."""
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((200, 784), dtype=np.float32), rng.integers(0, 10, 200)
+    config = TrainConfig(sizes=(784, 50, 10), activation="relu", cost="log-likelihood",
+                         dropout=0.5, input_dropout=0.2, lr=0.05, batch_size=20, epochs=1)
+    net = Network(config.sizes, "relu", "log-likelihood", seed=1)
+    Trainer(net, config, (x, labels)).run()
+    (W0, W1), (b0, b1) = net.weights, net.biases
+    z = np.maximum(x @ W0.T + b0, 0) @ W1.T + b1                     # (200, 10), no masks
+    by_hand = np.exp(z - z.max(axis=1, keepdims=True))
+    by_hand /= by_hand.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(net.feedforward(x), by_hand, rtol=1e-4, atol=1e-6)
+    assert evaluate(net, x, labels) == evaluate(net, x, labels)
+    assert evaluate(net, x, labels)["accuracy"] == np.mean(by_hand.argmax(axis=1) == labels)
 
 
 def test_inverted_dropout_keeps_the_expected_activation():

@@ -122,6 +122,72 @@ def test_ctrl_c_in_a_real_process(tiny_mnist, tmp_path):
     assert saved.meta["interrupted"] is True
 
 
+def test_a_second_ctrl_c_stops_at_once(tiny_mnist, tmp_path, monkeypatch):
+    """The first Ctrl-C asks for a stop after the batch; a second one, before that stop
+    is done, interrupts at once: exit 130, one sentence, the last checkpoint intact."""
+    assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1, "-q").exit_code == 0
+    before = (tmp_path / "latest.npz").read_bytes()
+
+    def press_twice(done, total, loss):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    real_run = train.Trainer.run
+    monkeypatch.setattr(train.Trainer, "run",
+                        lambda self, on_batch=None, **kw: real_run(self, press_twice, **kw))
+    result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
+                        "--epochs", 1)
+    assert result.exit_code == 130 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines()[-1] == ("Interrupted: stopped at once. Files already "
+                                              "written are whole (every write is atomic).")
+    assert (tmp_path / "latest.npz").read_bytes() == before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_graceful_interrupt_turns_the_first_ctrl_c_into_a_flag():
+    with train.graceful_interrupt() as stop_requested:
+        assert not stop_requested()
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop_requested()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_nesterov_momentum_is_the_look_ahead_gradient():
+    """SGD stores the look-ahead point phi = theta + mu v (Bengio et al. 2013); on
+    f(p) = a p^2 / 2 it must follow classic Nesterov, which evaluates the gradient at
+    theta + mu v: v' = mu v - lr f'(theta + mu v), theta' = theta + v'."""
+    a, lr, mu = np.array([0.5, 3.0, 1.0]), 0.1, 0.9
+    theta, v = np.array([1.0, -2.0, 0.5]), np.zeros(3)
+    W, b = theta.copy()[None, :], np.zeros(1)            # SGD's parameters (phi)
+    net = type("Params", (), {"weights": [W], "biases": [b]})()
+    sgd = network.SGD(lr, momentum=mu, nesterov=True)
+    for _ in range(25):
+        v = mu * v - lr * a * (theta + mu * v)
+        theta = theta + v
+        sgd.apply(net, [lr * a * W], [np.zeros(1)])       # gradients come pre-scaled by lr
+        np.testing.assert_allclose(W[0], theta + mu * v, rtol=1e-12, atol=1e-12)
+    plain = network.SGD(lr, momentum=mu)
+    W2 = np.array([[1.0, -2.0, 0.5]])
+    plain.apply(type("Params", (), {"weights": [W2], "biases": [np.zeros(1)]})(),
+                [lr * a * W2], [np.zeros(1)])
+    np.testing.assert_allclose(W2[0], [1.0, -2.0, 0.5] - lr * a * np.array([1.0, -2.0, 0.5]))
+
+
+def test_the_weights_folder_comes_from_mnistnn_weights_dir(tiny_mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTNN_WEIGHTS_DIR", str(tmp_path / "env-weights"))
+    monkeypatch.chdir(tmp_path)
+    result = run("train", "--data-dir", tiny_mnist, "--no-download", "--validation-size", 100,
+                 "--epochs", 1, "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "env-weights" / "best.npz").is_file() and not (tmp_path / "weights").exists()
+    result = run("test", "--data-dir", tiny_mnist, "--no-download")
+    assert result.exit_code == 0
+    assert f"Using {tmp_path / 'env-weights' / 'best.npz'}" in result.stderr
+    assert checkpoint.locate() == tmp_path / "env-weights" / "best.npz"
+
+
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_path):
     tanh = ("--activation", "tanh", "--cost", "cross-entropy")
     assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1, "--lr", 0.05, *tanh).exit_code == 0
@@ -208,12 +274,41 @@ def test_the_choices_named_in_the_settings_match_the_library():
 
 
 def test_early_stopping(tiny_mnist, tmp_path):
-    result = train_tiny(tiny_mnist, tmp_path, "--epochs", 50, "--patience", 2, "--json")
+    """The run stops exactly `patience` epochs after the first epoch with the best
+    validation accuracy, and best.npz holds that epoch."""
+    result = train_tiny(tiny_mnist, tmp_path, "--epochs", 50, "--patience", 2, "--json",
+                        "--lr", 1.0)
     assert result.exit_code == 0
-    epochs = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(epochs) < 50 and "Stopped early" in result.stderr
-    best = max(m["validation_accuracy"] for m in epochs)
-    assert all(m["validation_accuracy"] <= best for m in epochs[-2:])
+    accuracy = [json.loads(line)["validation_accuracy"] for line in result.stdout.splitlines()]
+    best_epoch = accuracy.index(max(accuracy)) + 1
+    assert len(accuracy) == best_epoch + 2 < 50
+    assert f"Stopped early after epoch {best_epoch + 2}" in result.stderr
+    assert checkpoint.read(tmp_path / "best.npz").meta["state"]["epoch"] == best_epoch
+
+
+@pytest.mark.parametrize("accuracy, stop_after, best_epoch", [
+    ([0.5, 0.4, 0.6, 0.55, 0.58, 0.9], 5, 3),   # patience counts epochs since the best
+    ([0.5, 0.5, 0.5], 3, 1),                    # equal is no progress
+    ([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 6, 6),     # never stale: runs to the end
+])
+def test_early_stopping_counts_from_the_best_epoch(accuracy, stop_after, best_epoch,
+                                                   monkeypatch):
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    validation = (x[:10], labels[:10])
+    scripted = iter(accuracy)
+
+    def evaluate(net, inputs, labels):
+        if inputs is validation[0]:
+            return {"loss": 1.0, "accuracy": next(scripted), "spread": 1.0}
+        return {"loss": 1.0, "accuracy": 0.5, "spread": 1.0}
+
+    monkeypatch.setattr(train, "evaluate", evaluate)
+    config = TrainConfig(epochs=6, lr=0.1, patience=2, batch_size=20)
+    outcome = train.Trainer(network.Network(config.sizes), config, (x, labels),
+                            validation).run()
+    assert outcome["epoch"] == stop_after and outcome["best_epoch"] == best_epoch
+    assert outcome["status"] == ("finished" if stop_after == 6 else "early-stopped")
 
 
 def test_schedules():
@@ -244,7 +339,9 @@ def test_missing_data_is_a_clear_error(tmp_path):
     assert "MNIST is not in" in result.stderr and "mnistnn download" in result.stderr
 
 
-def test_train_downloads_what_is_missing(serve, tiny_mnist, monkeypatch, tmp_path):
+def test_train_refuses_a_download_that_fails_the_checksum(serve, tiny_mnist, monkeypatch,
+                                                          tmp_path):
+    """train's own download verifies what it fetches (test_e2e.py has one that succeeds)."""
     mirror = serve(tiny_mnist)  # tiny files fail the checksum: the download must refuse them
     monkeypatch.setenv("MNISTNN_MIRRORS", mirror.url)
     result = run("train", "--data-dir", str(tmp_path / "d"), "--weights-dir", str(tmp_path),
