@@ -36,6 +36,31 @@ class Real(click.ParamType):
         return self.range.describe()
 
 
+def check_output(path, param_hint, suffix=".png"):
+    """Refuse, before any work and as a usage error naming the option, an output file
+    that cannot be written: a folder, another suffix, a missing or read-only folder."""
+    from pathlib import Path
+
+    from .errors import MnistnnError
+    from .runs import check_writable
+
+    path = Path(path)
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a folder; give a file name such as "
+                                 f"{path / ('picture' + suffix)}", param_hint=param_hint)
+    if path.suffix.lower() != suffix:
+        raise click.BadParameter(f"{path} does not end in {suffix}: it is written as "
+                                 f"{suffix[1:].upper()}", param_hint=param_hint)
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"cannot write {path}: the folder {path.parent} does not "
+                                 f"exist", param_hint=param_hint)
+    try:
+        check_writable(path.parent, path.name)
+    except MnistnnError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+    return path
+
+
 def note(message):
     click.echo(message, err=True)
 

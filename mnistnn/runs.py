@@ -127,15 +127,16 @@ def _try_flock(fd):
     return True
 
 
-def check_writable(folder):
-    """MnistnnError, naming the folder, unless a file can be created in it (creating one
-    is the only test a read-only file system or a full disk cannot fool)."""
+def check_writable(folder, what="checkpoints"):
+    """Create folder if needed; MnistnnError naming it unless a file can be created in it
+    (creating one is the only test that root, a read-only file system or a full disk
+    cannot fool: os.access can)."""
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise MnistnnError(f"cannot write checkpoints into {folder}/: "
+        raise MnistnnError(f"cannot write {what} into {folder}/: "
                            f"{exc.strerror or exc}") from None
 
 
