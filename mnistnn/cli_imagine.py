@@ -17,7 +17,7 @@ class DigitType(click.ParamType):
         text = str(value).strip().lower()
         if text == "all":
             return "all"
-        if text.isdigit() and int(text) <= 9:
+        if len(text) == 1 and text in "0123456789":  # not isdigit(): it takes '²' and '①'
             return int(text)
         self.fail(f"{value!r} is not a digit: give 0 to 9, or 'all' for all ten", param, ctx)
 
@@ -55,7 +55,7 @@ def imagine(digit, output, weights, weights_dir, method, steps, scale, colormap,
       mnistnn imagine 3 -o three.png
       mnistnn imagine all --colormap heat --json
     """
-    from . import checkpoint, imagine as imagining, pictures
+    from . import checkpoint, imagining, pictures
     from .cli_common import load_network
 
     path = check_output(output or f"imagine-{digit}.png", "-o/--output")

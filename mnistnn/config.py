@@ -9,6 +9,8 @@ This module imports no numpy, so that `mnistnn --help` stays quick.
 import dataclasses
 import math
 
+from .form import SIDE
+
 ACTIVATIONS = ("sigmoid", "tanh", "relu")              # network.ACTIVATIONS, by name
 COSTS = ("quadratic", "cross-entropy", "log-likelihood")  # network.COSTS, by name
 SCHEDULES = ("constant", "step", "cosine")
@@ -93,11 +95,11 @@ class TrainConfig:
                            "[1 - S, 1 + S].", FRACTION)
     shear: float = setting(0.0, "Augmentation: shear by a factor in [-S, S].", Range(0, 10))
     shift: float = setting(0.0, "Augmentation: move by up to this many pixels along each "
-                           "axis.", Range(0, 28))
+                           "axis.", Range(0, SIDE))
     elastic: float = setting(0.0, "Augmentation: elastic distortion strength (alpha, "
                              "pixels; Simard: 34).", Range(0, 1000))
     elastic_sigma: float = setting(4.0, "Augmentation: smoothness of the elastic distortion "
-                                   "(pixels).", Range(0.1, 28))
+                                   "(pixels).", Range(0.1, SIDE))
 
     def check(self):
         """Raise ValueError with a sentence when a setting is of the wrong type, out of

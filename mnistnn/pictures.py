@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from .files import atomic_open
+from .form import SIDE
 
 COLORMAPS = ("gray", "heat")
 
@@ -37,14 +38,14 @@ def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, 
     rows = max(1, -(-len(images) // columns))
     font = ImageFont.load_default(size=font_size) if font_size else ImageFont.load_default()
     text_h = font.getbbox("Ag")[3] + 3 if font_size else 14
-    cell_w, cell_h = 28 * scale + pad, 28 * scale + pad + (text_h if captions else 0)
+    cell_w, cell_h = SIDE * scale + pad, SIDE * scale + pad + (text_h if captions else 0)
     sheet = Image.new("RGB", (columns * cell_w + pad, rows * cell_h + pad), "black")
     draw = ImageDraw.Draw(sheet)
     for i, values in enumerate(images):
         x, y = pad + (i % columns) * cell_w, pad + (i // columns) * cell_h
         sheet.paste(digit_image(values, scale, colormap), (x, y))
         if captions:
-            draw.text((x, y + 28 * scale + 1), str(captions[i]), fill="white", font=font)
+            draw.text((x, y + SIDE * scale + 1), str(captions[i]), fill="white", font=font)
     return sheet
 
 

@@ -8,10 +8,9 @@ import pytest
 from PIL import Image
 
 from conftest import invoke
-from mnistnn import checkpoint, data
-from mnistnn import imagine as imagining
-from mnistnn.imagine import (FRAME, backproject, gaussian_blur, imagine, imagine_many,
-                             project_ink, self_check)
+from mnistnn import checkpoint, cli_imagine, data, imagining, pictures
+from mnistnn.augment import blur as gaussian_blur
+from mnistnn.imagining import FRAME, backproject, imagine, imagine_many, project_ink, self_check
 from mnistnn.network import Network
 from mnistnn.train import TrainConfig, Trainer
 
@@ -144,16 +143,20 @@ def test_gradient_of_jittered_copies_is_the_mean_of_shifted_gradients():
 
 
 def test_gaussian_blur_matches_a_direct_2d_convolution():
+    """The one blur (augment.blur, used by imagine and the elastic distortion): a 2-D
+    Gaussian of width sigma, zero beyond the border, the kernel summing to 1."""
     x = np.random.default_rng(0).random((2, 28, 28))
-    sigma, r = 0.8, 2
+    sigma, r = 0.8, 27                          # every pixel reaches every other one
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k2 = np.outer(k, k) / np.outer(k, k).sum()
+    k /= k[np.abs(np.arange(-r, r + 1)) <= 4].sum()   # sums to 1 within 4 sigma (rounded up)
+    k2 = np.outer(k, k)
     padded = np.pad(x, ((0, 0), (r, r), (r, r)))
     expected = np.zeros_like(x)
     for i in range(28):
         for j in range(28):
             expected[:, i, j] = (padded[:, i:i + 2 * r + 1, j:j + 2 * r + 1] * k2).sum((1, 2))
     np.testing.assert_allclose(gaussian_blur(x, sigma), expected, rtol=1e-12)
+    assert imagining.gaussian_blur is gaussian_blur
 
 
 def test_project_ink_keeps_the_budget_and_leaves_a_frugal_image_alone():
@@ -367,3 +370,23 @@ def test_help_has_an_example():
     result = run("--help")
     assert result.exit_code == 0
     assert "mnistnn imagine 3 -o three.png" in result.stdout and "--colormap" in result.stdout
+
+
+def test_the_cli_choices_match_the_library():
+    assert cli_imagine.METHODS == imagining.METHODS
+    assert cli_imagine.COLORMAPS == pictures.COLORMAPS
+
+
+def test_mnistnn_imagine_is_the_function_before_and_after_the_module_is_imported():
+    import mnistnn
+
+    first = mnistnn.imagine
+    import mnistnn.imagining  # noqa: F401  (importing the submodule must not shadow it)
+    assert mnistnn.imagine is first is imagining.imagine and callable(first)
+
+
+@pytest.mark.parametrize("digit", ["\u00b2", "\u2460", "\u0663", "\uff13", "03", "3 3", "+3"])
+def test_a_character_that_only_looks_like_a_digit_is_a_usage_error(digit, tmp_path):
+    """Issue 13, D14: str.isdigit() accepts superscripts and circled digits, int() not."""
+    result = run(digit, "--weights", tmp_path / "unused.npz", "-o", tmp_path / "x.png")
+    assert result.exit_code == 2 and "give 0 to 9, or 'all'" in result.stderr
