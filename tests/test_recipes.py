@@ -27,6 +27,18 @@ def test_every_recipe_is_a_valid_training_config(name):
     assert recipes.MEASURED[name]
 
 
+def test_best_is_wide_with_distortions_and_the_settings_it_was_measured_with():
+    best, wide = recipes.RECIPES["best"]["settings"], recipes.RECIPES["wide"]["settings"]
+    assert TrainConfig(**best) == TrainConfig(
+        sizes=(784, 800, 800, 10), activation="relu", cost="log-likelihood", epochs=100,
+        lr=0.1, batch_size=128, momentum=0.9, nesterov=True, dropout=0.1,
+        schedule="cosine", validation_size=0, rotate=10.0, scale=0.1, shear=0.1, shift=1.0,
+        elastic=34.0, elastic_sigma=5.0)
+    assert {k for k in best if best[k] != wide.get(k)} == {
+        "epochs", "dropout", "input_dropout", "rotate", "scale", "shear", "shift", "elastic",
+        "elastic_sigma"}
+
+
 def test_the_recipe_overrides_defaults_and_explicit_options_override_the_recipe():
     defaults = {"sizes": (784, 30, 10), "epochs": 30, "lr": 3.0, "seed": 0}
     settings = recipes.resolve("wide", defaults, given={"epochs", "seed"})
