@@ -163,6 +163,8 @@ class TrainState:
                                               Range(0, 1))
     best_epoch: int = setting(None, "The epoch that reached it.", Range(1, MAX_EPOCHS))
     stale_epochs: int = setting(0, "Epochs since the best one.", Range(0, MAX_EPOCHS))
+    blas_threads: int = setting(None, "OpenBLAS threads the run chose (blas.py).",
+                                Range(1, 4096))
 
     def to_dict(self):
         return dataclasses.asdict(self)

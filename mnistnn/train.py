@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, runs
+from . import blas, checkpoint, runs
 from .augment import augment
 from .config import SCHEDULES, TrainConfig, TrainState, lr_at  # noqa: F401 (this module's API)
 from .errors import TrainingDiverged
@@ -128,6 +128,8 @@ class Trainer:
         self.rng_state = state.rng_state
         self.best, self.best_epoch = state.best_validation_accuracy, state.best_epoch
         self.stale = state.stale_epochs                    # epochs since the best one
+        self.n_params = sum(W.size for W in net.weights)
+        self.blas_threads = state.blas_threads or blas.choose(self.n_params)
         self.source = Path(source) if source else None
         self.history, self.claimed = [], False  # claimed: this run's checkpoint is in the folder
 
@@ -142,7 +144,10 @@ class Trainer:
         on_epoch(metrics) after each epoch; on_note(sentence) with news about the folder.
         Raises TrainingDiverged on a NaN/inf loss or a collapse, MnistnnError when the
         folder cannot be written or another run holds it."""
-        with self._folder(on_note or (lambda message: None)), np.errstate(all="ignore"), \
+        note = on_note or (lambda message: None)
+        if blas.busy_note(self.blas_threads, self.n_params):
+            note(blas.busy_note(self.blas_threads, self.n_params))
+        with self._folder(note), blas.threads(self.blas_threads), np.errstate(all="ignore"), \
                 graceful_interrupt() as stop_requested:
             while self.epoch < self.config.epochs:
                 if not self._train_epoch(on_batch, stop_requested):
@@ -284,7 +289,7 @@ class Trainer:
             return
         state = {"epoch": self.epoch, "batch": self.batch, "rng_state": self.rng_state,
                  "best_validation_accuracy": self.best, "best_epoch": self.best_epoch,
-                 "stale_epochs": self.stale}
+                 "stale_epochs": self.stale, "blas_threads": self.blas_threads}
         meta = {"config": self.config.to_dict(), "state": state, "interrupted": interrupted,
                 "metrics": getattr(self, "metrics", None)}
         # Only latest.npz, the point to resume from, carries the momentum state; best.npz
