@@ -142,10 +142,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d):
         """The config a checkpoint recorded, checked; ValueError when it is not one."""
-        if not isinstance(d, dict):
-            raise ValueError(f"the training settings are a {type(d).__name__}, not a mapping")
-        known = {f.name for f in dataclasses.fields(cls)}
-        config = cls(**{k: v for k, v in d.items() if k in known})
+        config = _from_mapping(cls, d, "the training settings")
         if isinstance(config.sizes, list):
             config.sizes = tuple(config.sizes)
         config.check()
@@ -172,10 +169,7 @@ class TrainState:
     @classmethod
     def from_dict(cls, d):
         """The state a checkpoint recorded, checked; ValueError when it is not one."""
-        if not isinstance(d, dict):
-            raise ValueError(f"the training state is a {type(d).__name__}, not a mapping")
-        known = {f.name for f in dataclasses.fields(cls)}
-        state = cls(**{k: v for k, v in d.items() if k in known})
+        state = _from_mapping(cls, d, "the training state")
         for field in dataclasses.fields(cls):
             value = getattr(state, field.name)
             if value is not None or field.default is not None:
@@ -183,6 +177,15 @@ class TrainState:
         if state.rng_state is not None:
             _check_rng_state(state.rng_state)
         return state
+
+
+def _from_mapping(cls, d, what):
+    """An instance of the dataclass cls from the known keys of d (unknown keys, written
+    by a later mnistnn, are ignored); unchecked."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{what} must be a mapping, not a {type(d).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in known})
 
 
 def _check_rng_state(value):

@@ -110,10 +110,10 @@ def _fetch(url, part, timeout, on_progress, name):
         if isinstance(reason, socket.gaierror):  # no DNS: offline, or a typo in the host
             raise _Failure(f"cannot resolve the host name ({reason.strerror})", retry=False,
                            unreachable=True) from None
-        if isinstance(reason, TimeoutError):
+        if isinstance(reason, socket.timeout):  # TimeoutError since Python 3.10
             raise _Failure(f"no answer within {timeout:g} s", True, True) from None
         raise _Failure(str(getattr(reason, "strerror", None) or reason), True, True) from None
-    except TimeoutError:
+    except socket.timeout:  # TimeoutError since Python 3.10; not on 3.9
         raise _Failure(f"no answer within {timeout:g} s", True, True) from None
     except (ConnectionError, http.client.HTTPException) as exc:
         raise _Failure(str(exc) or type(exc).__name__, retry=True) from None

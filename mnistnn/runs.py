@@ -13,6 +13,8 @@ The policy lives here so that the Python API gets it as the CLI does:
   exactly as it was.
 - metrics.jsonl is rewritten whole, atomically, after every epoch; a damaged line (an
   interrupted append by an older mnistnn) is left out with a note, never fatal.
+- The first Ctrl-C asks the loop to stop after the current batch (graceful_interrupt);
+  a second one stops at once.
 - A resumed run continues the saved settings and schedule bit for bit. Settings given
   explicitly change the rest of the run; `epochs` then means that many more epochs,
   and the schedule is laid out again over the new length (said in a note).
@@ -20,7 +22,9 @@ The policy lives here so that the Python API gets it as the CLI does:
 import contextlib
 import json
 import os
+import signal
 import tempfile
+import threading
 from collections import namedtuple
 from pathlib import Path
 
@@ -93,6 +97,27 @@ def _set_length(config, state, more, path, note):
              f"gets lr {lr_at(config, state.epoch):.4g}"
              + (f" (planned: {planned:.4g})" if planned is not None else "")
              + "; only a run that keeps its length resumes bit for bit")
+
+
+@contextlib.contextmanager
+def graceful_interrupt():
+    """Turn the first Ctrl-C into a flag (the loop stops after the current batch); a
+    second Ctrl-C interrupts at once. Yields a callable that says whether to stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pressed = []
+
+    def handler(signum, frame):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager

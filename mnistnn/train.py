@@ -1,4 +1,5 @@
-"""Training: the epoch loop, evaluation and the checkpoint policy (settings: config.py).
+"""Training: the epoch loop and its checkpoints (settings: config.py; how a run starts,
+resumes and takes over its folder: runs.py; measuring: evaluation.py).
 
     trainer = Trainer(Network([784, 30, 10]), TrainConfig(epochs=5, lr=3.0),
                       train=(x, labels), validation=(xv, labels_v), weights_dir="weights")
@@ -9,8 +10,6 @@ run draws exactly the numbers the uninterrupted run would have drawn.
 """
 import contextlib
 import math
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -20,83 +19,14 @@ from . import blas, checkpoint, runs
 from .augment import augment
 from .config import SCHEDULES, TrainConfig, TrainState, lr_at  # noqa: F401 (this module's API)
 from .errors import TrainingDiverged
+from .evaluation import TRAIN_EVAL_SIZE, check_data, eval_subset, evaluate, split  # noqa: F401
 from .network import SGD, one_hot
-from .runs import new_run, resume  # noqa: F401  (part of this module's API)
+from .runs import graceful_interrupt, new_run, resume  # noqa: F401  (this module's API)
 
-# The training-set metrics of each epoch come from a fixed random subset of this many
-# images: a full pass over 50k images cost about half as much as the epoch itself.
-TRAIN_EVAL_SIZE = 10000
 # A network whose every output varies by less than this across the inputs answers the
 # same whatever the image: measured 0 to 2e-5 after a collapse, 0.016 and more at the
 # random start of a 784-30-10 network of any activation.
 COLLAPSED = 1e-3
-
-
-def split(inputs, labels, validation_size):
-    """The last validation_size examples become the validation set: (train, validation)."""
-    if validation_size >= len(inputs):
-        raise ValueError(f"the validation size ({validation_size}) must be smaller than "
-                         f"the training set ({len(inputs)} images)")
-    if validation_size == 0:
-        return (inputs, labels), None
-    cut = len(inputs) - validation_size
-    return (inputs[:cut], labels[:cut]), (inputs[cut:], labels[cut:])
-
-
-def evaluate(net, inputs, labels, batch_size=10000):
-    """Loss and accuracy of the network on a labelled set, in one forward pass, and the
-    spread of its answers: the largest standard deviation of an output unit across the
-    inputs (of the first batch_size), about 0 when the output ignores the input."""
-    loss, correct, spread = 0.0, 0, 0.0
-    for i in range(0, len(inputs), batch_size):
-        a = net.feedforward(inputs[i:i + batch_size])              # (b, 10)
-        y = labels[i:i + batch_size]
-        loss += net.cost.fn(a, one_hot(y, a.shape[1], a.dtype)) * len(a)
-        correct += int(np.count_nonzero(a.argmax(axis=1) == y))
-        spread = spread or float(a.std(axis=0).max())
-    n = max(len(inputs), 1)
-    return {"loss": loss / n, "accuracy": correct / n, "spread": spread}
-
-
-def _check_data(net, train, validation, config):
-    """ValueError when the data does not fit the network or the settings."""
-    for inputs, labels in filter(None, (train, validation)):
-        if inputs.ndim != 2 or inputs.shape[1] != net.sizes[0] or len(inputs) != len(labels):
-            raise ValueError(f"the network takes {net.sizes[0]} inputs per example; the data "
-                             f"is {inputs.shape} with {len(labels)} labels")
-        if len(labels) and not 0 <= labels.min() <= labels.max() < net.sizes[-1]:
-            raise ValueError(f"the labels run from {labels.min()} to {labels.max()}, the "
-                             f"network has {net.sizes[-1]} outputs")
-    if config.patience and not validation:
-        raise ValueError("early stopping (patience) needs a validation set")
-
-
-def eval_subset(n, seed, size=TRAIN_EVAL_SIZE):
-    """Indices of the fixed training subset whose metrics stand for the training set."""
-    if n <= size:
-        return np.arange(n)
-    return np.sort(np.random.default_rng([seed, 2**31]).choice(n, size, replace=False))
-
-
-@contextlib.contextmanager
-def graceful_interrupt():
-    """Turn the first Ctrl-C into a flag (the loop stops after the current batch); a
-    second Ctrl-C interrupts at once. Yields a callable that says whether to stop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    pressed = []
-
-    def handler(signum, frame):
-        if pressed:
-            raise KeyboardInterrupt
-        pressed.append(signum)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(pressed)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class Trainer:
@@ -113,7 +43,7 @@ class Trainer:
         config.check()
         self.net, self.config = net, config
         self.inputs, self.labels = train
-        _check_data(net, train, validation, config)
+        check_data(net, train, validation, config)
         self.targets = one_hot(self.labels, net.sizes[-1], net.dtype)
         subset = eval_subset(len(self.inputs), config.seed)
         self.train_eval = (self.inputs[subset], self.labels[subset])

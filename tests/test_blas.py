@@ -45,10 +45,14 @@ def test_the_users_setting_wins(no_user_choice, monkeypatch, openblas):
 
 def test_threads_sets_and_restores_the_count(no_user_choice, openblas):
     get, set_ = openblas
-    set_(2)
-    with blas.threads(1):
-        assert get() == 1
-    assert get() == 2
+    before = get()
+    try:
+        set_(2)
+        with blas.threads(1):
+            assert get() == 1
+        assert get() == 2
+    finally:
+        set_(before)
 
 
 def test_a_run_trains_with_its_count_and_records_it(no_user_choice, openblas, tmp_path):

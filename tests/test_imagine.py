@@ -95,7 +95,9 @@ def test_pictures_look_like_mnist_black_background_limited_ink(imagined):
 @pytest.mark.mnist
 def test_deterministic_for_a_seed_and_the_seed_matters(first, imagined):
     again = imagine(first, 3, steps=200, seed=0)
-    np.testing.assert_allclose(again, imagined[3], atol=1e-3)  # one digit == in a batch
+    # One digit alone draws what it draws in a batch, up to the rounding of matrix products
+    # of another shape (200 steps amplify it: 0.004 with numpy 1.22 on two BLAS threads).
+    np.testing.assert_allclose(again, imagined[3], atol=0.01)
     assert np.array_equal(imagine(first, 3, steps=20, seed=5),
                           imagine(first, 3, steps=20, seed=5))
     assert not np.allclose(imagine(first, 3, steps=20, seed=5),
