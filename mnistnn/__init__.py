@@ -21,7 +21,7 @@ _LAZY = {
     "Trainer": "train",
     "TrainConfig": "config",
     "load_digit": "imaging",
-    "imagine": "imagine",
+    "imagine": "imagining",
     "save": "checkpoint",
     "load": "checkpoint",
     "MnistnnError": "errors",

@@ -11,9 +11,9 @@ import sys
 import click
 
 from . import __version__
-from .cli_common import (DownloadProgress, Real, data_dir_option, dataset_option, load_data,
-                         load_network, no_download_option, note, sigterm_as_interrupt,
-                         weights_dir_option, weights_option)
+from .cli_common import (DownloadProgress, Real, check_output, data_dir_option, dataset_option,
+                         load_data, load_network, no_download_option, note,
+                         sigterm_as_interrupt, weights_dir_option, weights_option)
 from .cli_classify import classify
 from .cli_draw import draw
 from .cli_imagine import imagine
@@ -32,12 +32,31 @@ class Main(click.Group):
             return super().invoke(ctx)
         except MnistnnError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:  # a second Ctrl-C (train), or one nothing else handles
+            note("Interrupted: stopped at once. Files already written are whole (every "
+                 "write is atomic).")
+            ctx.exit(130)
         except BrokenPipeError:  # `mnistnn ... | head`: the reader left; leave quietly too
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(141)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
+
+
+class Accuracy(click.ParamType):
+    """A required accuracy as a fraction in [0, 1]: 0.95, 95 and 95% all mean 0.95."""
+    name = "accuracy"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        percent = text.endswith("%")
+        number = Real(0, 100).convert(text.rstrip("%").strip(), param, ctx)
+        if not percent and number == 1:
+            self.fail("1 is ambiguous: write 100% (every digit right) or 1%", param, ctx)
+        return number / 100 if percent or number > 1 else number
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -125,9 +144,9 @@ main.add_command(train)
 @data_dir_option
 @no_download_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-@click.option("--min-accuracy", type=float, default=None, metavar="X",
-              help="Exit 1 if test accuracy is below X (a fraction like 0.95, or a "
-                   "percentage like 95).")
+@click.option("--min-accuracy", type=Accuracy(), default=None, metavar="X",
+              help="Exit 1 if test accuracy is below X: a fraction (0.95), or a percentage "
+                   "(95 or 95%). 1 alone is refused as ambiguous: write 100% or 1%.")
 @click.option("--errors", "errors_png", type=click.Path(dir_okay=False), default=None,
               metavar="PATH", help="Write a PNG of the misclassified digits (the first "
                                    f"{ERRORS_SHOWN}), each labelled true -> predicted.")
@@ -148,11 +167,10 @@ def test_command(weights, weights_dir, data_dir, no_download, as_json, min_accur
     """
     from . import data, report
 
-    if min_accuracy is not None and not 0 <= min_accuracy <= 100:
-        raise click.BadParameter("give a fraction (0.95) or a percentage (95)",
-                                 param_hint="--min-accuracy")
-    threshold = None if min_accuracy is None else (
-        min_accuracy / 100 if min_accuracy > 1 else min_accuracy)
+    for path, hint in ((errors_png, "--errors"), (confusion_png, "--confusion")):
+        if path:
+            check_output(path, hint)  # before the work, not after the whole report
+    threshold = min_accuracy
     net = load_network(weights, weights_dir)
     mnist = load_data(data_dir, no_download, quiet)
     inputs = data.to_inputs(mnist.test_images)

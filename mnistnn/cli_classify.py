@@ -36,11 +36,12 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
       cat digit.jpg | mnistnn classify - --json
     """
     from .errors import ImageError
+    from .pictures import PreprocessedSaver
     from .reading import read_digit
 
+    saver = PreprocessedSaver(save_preprocessed, images) if save_preprocessed else None
     net = load_network(weights, weights_dir)
-    saver = PreprocessedSaver(save_preprocessed) if save_preprocessed else None
-    failed = total = 0
+    failed = total = unsaved = 0
     for name, source in _sources(images):
         total += 1
         try:
@@ -54,9 +55,17 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
             continue
         click.echo(_format(name, answer, top, as_json))
         if saver:
-            note(f"{name}: the network saw {saver.save(name, x.reshape(28, 28))}")
+            try:   # one that cannot be saved does not stop the others
+                stem = "stdin" if name == STDIN else None
+                note(f"{name}: the network saw {saver.save(name, x.reshape(28, 28), stem)}")
+            except OSError as exc:
+                unsaved += 1
+                click.echo(f"Error: {name}: cannot save what the network saw: "
+                           f"{exc.strerror or exc}", err=True)
     if failed:
         raise click.ClickException(f"{failed} of {total} images could not be read")
+    if unsaved:
+        raise click.ClickException(f"{unsaved} of {total} preprocessed images could not be saved")
 
 
 def _sources(arguments):
@@ -97,24 +106,3 @@ def _format(name, answer, top, as_json):
     order = sorted(range(len(p)), key=lambda d: -p[d])
     best = [f"{d} ({100 * p[d]:.1f}%)" for d in order[:top]]
     return f"{name}: {best[0]}" + (f"; then {', '.join(best[1:])}" if top > 1 else "")
-
-
-class PreprocessedSaver:
-    """Writes each preprocessed digit as DIR/<name>.png, enlarged so it can be looked at;
-    names that repeat in one run get -2, -3, ... so nothing is overwritten."""
-
-    def __init__(self, folder):
-        self.folder, self.used = Path(folder), set()
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def save(self, name, digit):
-        from .pictures import digit_image, save_png
-
-        stem = "stdin" if name == STDIN else Path(name).stem
-        path, n = self.folder / f"{stem}.png", 1
-        while path in self.used:
-            n += 1
-            path = self.folder / f"{stem}-{n}.png"
-        self.used.add(path)
-        save_png(digit_image(digit, scale=10), path)
-        return path

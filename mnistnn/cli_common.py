@@ -15,11 +15,14 @@ class Real(click.ParamType):
     """A finite number, optionally bounded: the one check behind every float option.
 
     click's FloatRange lets NaN through (every comparison with NaN is false), and
-    "inf" or "1e300" would pass an open upper bound; this type refuses both."""
+    "inf" or "1e300" would pass an open upper bound; this type refuses both. The bounds
+    are a config.Range, the same check TrainConfig applies to its settings."""
     name = "number"
 
     def __init__(self, min=None, max=None, min_open=False, max_open=False):
-        self.min, self.max, self.min_open, self.max_open = min, max, min_open, max_open
+        from .config import Range
+
+        self.range = Range(min, max, min_open, max_open)
 
     def convert(self, value, param, ctx):
         try:
@@ -28,24 +31,38 @@ class Real(click.ParamType):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
-        too_low = self.min is not None and (number < self.min or
-                                            (self.min_open and number == self.min))
-        too_high = self.max is not None and (number > self.max or
-                                             (self.max_open and number == self.max))
-        if too_low or too_high:
+        if number not in self.range:
             self.fail(f"{value!r} is not {self.describe()}", param, ctx)
         return number
 
     def describe(self):
         """The allowed range in words: 'in (0, 3600]', 'at least 0', 'a finite number'."""
-        if self.min is not None and self.max is not None:
-            return (f"in {'(' if self.min_open else '['}{self.min:g}, "
-                    f"{self.max:g}{')' if self.max_open else ']'}")
-        if self.min is not None:
-            return f"{'above' if self.min_open else 'at least'} {self.min:g}"
-        if self.max is not None:
-            return f"{'below' if self.max_open else 'at most'} {self.max:g}"
-        return "a finite number"
+        return self.range.describe()
+
+
+def check_output(path, param_hint, suffix=".png"):
+    """Refuse, before any work and as a usage error naming the option, an output file
+    that cannot be written: a folder, another suffix, a missing or read-only folder."""
+    from pathlib import Path
+
+    from .errors import MnistnnError
+    from .runs import check_writable
+
+    path = Path(path)
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a folder; give a file name such as "
+                                 f"{path / ('picture' + suffix)}", param_hint=param_hint)
+    if path.suffix.lower() != suffix:
+        raise click.BadParameter(f"{path} does not end in {suffix}: it is written as "
+                                 f"{suffix[1:].upper()}", param_hint=param_hint)
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"cannot write {path}: the folder {path.parent} does not "
+                                 f"exist", param_hint=param_hint)
+    try:
+        check_writable(path.parent, path.name)
+    except MnistnnError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+    return path
 
 
 def note(message):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, imagine, inside, reading
+from . import checkpoint, imagining, inside, reading
 from .errors import MnistnnError
 from .pictures import digit_image
 
@@ -89,7 +89,7 @@ class DrawApi:
             if self._imagined is None:
                 try:
                     digits = list(range(len(self.card["classes"])))
-                    self._imagined = imagine.imagine_many(self.net, digits)   # (10, 28, 28)
+                    self._imagined = imagining.imagine_many(self.net, digits)   # (10, 28, 28)
                 except ValueError as exc:
                     raise ApiError(501, f"this network cannot imagine digits: {exc}") from None
         buffer = io.BytesIO()

@@ -5,6 +5,7 @@ import inspect
 import os
 import shutil
 import socket
+import subprocess
 import threading
 from pathlib import Path
 
@@ -195,3 +196,35 @@ def dead_url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+def _writable(folder):
+    try:
+        (folder / ".probe").touch()
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+@pytest.fixture
+def read_only():
+    """read_only(folder): make an existing folder unwritable until the test ends. chmod
+    does not stop root (CI runs as root), so the immutable attribute (chattr +i) is used
+    where chmod is not enough; the test is skipped if neither works here."""
+    folders = []
+
+    def make(folder):
+        folders.append(folder)
+        folder.chmod(0o555)
+        if _writable(folder) and shutil.which("chattr"):
+            subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+        if _writable(folder):
+            pytest.skip("cannot make a folder read-only here (chmod and chattr +i)")
+        return folder
+
+    yield make
+    for folder in folders:
+        if shutil.which("chattr"):
+            subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o755)

@@ -3,10 +3,8 @@ import time
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
+from conftest import invoke
 from mnistnn import data
-from mnistnn.cli import main
 from mnistnn.errors import DownloadError
 
 NAMES = [name for name, _ in data.FILES.values()]
@@ -20,10 +18,7 @@ def fast(**kw):
     return {"timeout": 2, "retries": 0, "backoff": 0, **kw}
 
 
-def run(*args):
-    result = CliRunner().invoke(main, list(args))
-    assert "Traceback" not in result.output
-    return result
+run = invoke
 
 
 def test_download_real_mnist_and_load(serve, mnist_dir, tmp_path):
@@ -45,8 +40,8 @@ def test_download_real_mnist_and_load(serve, mnist_dir, tmp_path):
     again = run("download", "--mirror", mirror.url, "--data-dir", str(tmp_path))
     assert again.exit_code == 0
     assert len(mirror.requests) == served
-    assert "nothing to download" in again.output
-    assert again.output.count("already present and verified") == 4
+    assert "nothing to download" in again.stdout
+    assert again.stdout.count("already present and verified") == 4
 
 
 def test_404_on_first_mirror_then_the_second(serve, mnist_dir, tmp_path):
@@ -80,7 +75,7 @@ def test_truncated_gzip_is_rejected(serve, mnist_dir, tmp_path):
     bad.truncate.add(TRAIN_IMAGES)
     result = run("download", "--mirror", bad.url, "--data-dir", str(tmp_path), "--retries", "0")
     assert result.exit_code == 1
-    assert "truncated" in result.output
+    assert "truncated" in result.stderr
     assert not (tmp_path / TRAIN_IMAGES).exists()
     assert not list(tmp_path.glob("*.part"))
 
@@ -100,9 +95,9 @@ def test_nothing_reachable_explains_how_to_install_by_hand(dead_url, tmp_path):
     result = run("download", "--mirror", dead_url, "--mirror", dead_url + "x/",
                  "--data-dir", str(tmp_path), "--retries", "0", "--timeout", "2")
     assert result.exit_code == 1
-    assert result.output.startswith("Error: could not download train-images-idx3-ubyte.gz")
-    assert dead_url in result.output and "refused" in result.output.lower()
-    assert "copy the four files" in result.output and "--mirror file:///" in result.output
+    assert result.stderr.startswith("Error: could not download train-images-idx3-ubyte.gz")
+    assert dead_url in result.stderr and "refused" in result.stderr.lower()
+    assert "copy the four files" in result.stderr and "--mirror file:///" in result.stderr
     assert not list(tmp_path.iterdir())
 
 
