@@ -22,7 +22,7 @@ import numpy as np
 
 from mnistnn import checkpoint, data
 from mnistnn.errors import MnistnnError
-from mnistnn.imagine import imagine_many, self_check
+from mnistnn.imagining import imagine_many, self_check
 from mnistnn.network import Network
 from mnistnn.pictures import montage, save_png
 from mnistnn.train import TrainConfig, Trainer, split

@@ -120,15 +120,15 @@ def held_out_sets(mnist, fashion_dir, seed=3):
 
 def measure_reject(net, mnist, fashion_dir):
     """Rejection rates on the held-out sets and the MNIST test accuracy drop."""
-    model = reject.of(net)
+    model = reject.for_network(net)
     if model is None:
         return None
     non, real = held_out_sets(mnist, fashion_dir)
-    rows = {name: 1 - float(np.mean(model.accepts(net, x))) for name, x in non.items()}
-    rows.update({name: 1 - float(np.mean(model.accepts(net, x))) for name, x in real.items()})
+    rows = {name: 1 - float(np.mean(model.accepts(x))) for name, x in non.items()}
+    rows.update({name: 1 - float(np.mean(model.accepts(x))) for name, x in real.items()})
     x = data.to_inputs(mnist.test_images)
     correct = net.predict(x) == mnist.test_labels
-    kept = model.accepts(net, x)
+    kept = model.accepts(x)
     rows["MNIST test: accuracy"] = float(np.mean(correct))
     rows["MNIST test: accuracy, a rejection counted wrong"] = float(np.mean(correct & kept))
     rows["MNIST test: rejected"] = 1 - float(np.mean(kept))
@@ -171,7 +171,7 @@ def main():
           f"(median of 7; read {number}, written {truth}); target <= 0.3 s")
     rates = measure_reject(net, mnist, args.fashion_dir)
     if rates is None:
-        print('\nThis network carries no "not a digit" model (mnistnn fit-reject).')
+        print(f'\nThere is no "not a digit" detector for {reject.dataset_of(net)} networks.')
         return
     print('\n"Not a digit" on held-out images:')
     for name, value in rates.items():

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Network": "network",
     "load_mnist": "data",
+    "load_dataset": "data",
     "download": "data",
     "read_idx": "idx",
     "write_idx": "idx",
@@ -20,7 +21,7 @@ _LAZY = {
     "Trainer": "train",
     "TrainConfig": "config",
     "load_digit": "imaging",
-    "imagine": "imagine",
+    "imagine": "imagining",
     "save": "checkpoint",
     "load": "checkpoint",
     "MnistnnError": "errors",

@@ -12,8 +12,7 @@ import dataclasses
 
 import numpy as np
 
-SIDE = 28
-CENTRE = (SIDE - 1) / 2  # 13.5: rotation, scale and shear keep the middle of the field fixed
+from .form import MIDDLE as CENTRE, SIDE  # rotation, scale and shear pivot about the middle
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,12 +69,18 @@ def gaussian_matrix(sigma, side=SIDE):
     return g / np.exp(-0.5 * (radius / sigma) ** 2).sum()  # normalised as the whole kernel
 
 
+def blur(images, sigma):
+    """Gaussian blur of width sigma (pixels) of images (..., 28, 28), black beyond the
+    edge: G @ x @ G, rows then columns (G is symmetric). Same shape and dtype."""
+    g = gaussian_matrix(sigma, images.shape[-1]).astype(images.dtype)
+    return g @ images @ g
+
+
 def elastic_field(rng, n, alpha, sigma):
     """n random smooth displacement fields (n, 2, 28, 28): (dx, dy) in pixels."""
-    g = gaussian_matrix(sigma).astype(np.float32)
     u = rng.random((n, 2, SIDE, SIDE), dtype=np.float32)               # uniform in [0, 1)
     u -= 0.5                                                           # ... in [-0.5, 0.5)
-    return np.float32(2 * alpha) * (g @ u @ g)  # g is symmetric: smooth rows, then columns
+    return np.float32(2 * alpha) * blur(u, sigma)
 
 
 def warp(images, inverse, offset, field=None):

@@ -1,31 +1,35 @@
 """Checkpoints: a network's parameters as plain arrays in an .npz, plus JSON metadata.
 
-Saved files are data, never code: read with allow_pickle=False, and every name, shape
-and value is checked before a Network is built from it. Writes are atomic (a temporary
-file beside the target, fsync, os.replace), so a crash never leaves half a checkpoint.
+Saved files are data, never code. Reading trusts nothing (npz.Archive): member names
+and sizes are checked from the zip directory before anything is decompressed, nothing is
+unpickled, the metadata is checked against a schema (the types and bounds of TrainConfig
+and TrainState) and every array's shape and values before a Network is built. Writes are
+atomic (a temporary file beside the target, fsync, os.replace), so a crash never leaves
+half a checkpoint.
 
 Layout: W0, b0, W1, b1, ... (float32), optional momentum state v0, v1, ... (one per
-parameter, in the same order), optional extra arrays whose names hold an underscore
-(models that go with the network, e.g. reject_W0 of the "not a digit" detector: loaded
-into net.extras, written only when given to save()), and `meta`, a JSON string:
+parameter, in the same order), and `meta`, a JSON string:
     {"format": "mnistnn-checkpoint", "version": 1, "sizes": [784, 30, 10],
      "activation": "sigmoid", "cost": "quadratic", ...anything the trainer adds}
 """
 import json
 import os
 import time
-import zipfile
 from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .config import ARCHITECTURE, TrainConfig, TrainState
 from .errors import CheckpointError
 from .files import atomic_open
+from .form import CLASSES, PIXELS
 from .network import ACTIVATIONS, COSTS, Network
+from .npz import Archive, ArchiveError, Unreadable
 
 FORMAT, VERSION = "mnistnn-checkpoint", 1
+MEMBERS = r"meta|[Wbv]\d{1,4}"   # the only arrays a checkpoint holds
 
 Checkpoint = namedtuple("Checkpoint", "net meta velocity")
 
@@ -58,9 +62,8 @@ def describe(net):
             + (f", epoch {epoch}" if epoch else ""))
 
 
-def save(path, net, meta=None, velocity=None, extras=None):
-    """Write a network (and optional trainer metadata, momentum state and extra arrays,
-    named with an underscore) atomically."""
+def save(path, net, meta=None, velocity=None):
+    """Write a network (and optional trainer metadata and momentum state) atomically."""
     path = Path(path)
     meta = {**(meta or {}), "format": FORMAT, "version": VERSION, "sizes": net.sizes,
             "activation": net.activation.name, "cost": net.cost.name,
@@ -71,19 +74,21 @@ def save(path, net, meta=None, velocity=None, extras=None):
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
     for i, v in enumerate(velocity or ()):
         arrays[f"v{i}"] = v
-    arrays.update({name: a for name, a in (extras or {}).items() if "_" in name})
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as f:
         np.savez(f, **arrays)
 
 
-def load(path):
+def load(path, inputs=PIXELS, classes=CLASSES):
     """The Network stored at path (its metadata is in net.meta)."""
-    return read(path).net
+    return read(path, inputs, classes).net
 
 
-def read(path):
-    """Load and validate a checkpoint: Checkpoint(net, meta, velocity or None)."""
+def read(path, inputs=PIXELS, classes=CLASSES):
+    """Load and validate a checkpoint: Checkpoint(net, meta, velocity or None).
+
+    The network must take `inputs` numbers and answer `classes` scores, as the data set
+    it is used on does (MNIST: 784 pixels, 10 digits)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -92,82 +97,95 @@ def read(path):
     if kind:
         raise CheckpointError(f"{path}: not an mnistnn checkpoint ({kind})")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path}: not a readable mnistnn checkpoint "
-                              f"({_why_unreadable(exc)})") from None
-    try:
-        return _build(arrays)
-    except CheckpointError as exc:
+        with Archive(path, MEMBERS) as npz:
+            return _build(npz, inputs, classes)
+    except Unreadable as exc:
+        raise CheckpointError(f"{path}: not a readable mnistnn checkpoint ({exc})") from None
+    except (ArchiveError, CheckpointError) as exc:
         raise CheckpointError(f"{path}: {exc}") from None
 
 
-def _build(arrays):
-    """A validated Checkpoint from the raw arrays of an .npz."""
-    meta = _read_meta(arrays.pop("meta", None))
+def _build(npz, inputs, classes):
+    """A validated Checkpoint from an opened archive: metadata first, then each array."""
+    if "meta" not in npz.sizes:
+        raise CheckpointError("not an mnistnn checkpoint (no metadata)")
+    meta = _read_meta(npz.array("meta", kinds="U"))
     sizes = meta["sizes"]
+    if sizes[0] != inputs or sizes[-1] != classes:
+        raise CheckpointError(f"a network for {sizes[0]} inputs and {sizes[-1]} classes, but "
+                              f"the data set has {inputs} inputs and {classes} classes")
     n = len(sizes) - 1
-    expected = {f"{p}{l}" for l in range(n) for p in "Wb"}
-    velocity_names = [f"v{i}" for i in range(2 * n)]
-    extras = {name: arrays.pop(name) for name in sorted(arrays) if "_" in name}
-    for name, array in extras.items():
-        _check_array(name, array, array.shape)
-    extra = set(arrays) - expected - set(velocity_names)
-    if expected - set(arrays) or extra:
-        missing = sorted(expected - set(arrays))
-        unexpected = sorted(extra) or "none"
+    params = [(f"{p}{l}", shape) for l in range(n)
+              for p, shape in (("W", (sizes[l + 1], sizes[l])), ("b", (sizes[l + 1],)))]
+    names, velocity_names = [p for p, _ in params], [f"v{i}" for i in range(2 * n)]
+    stored = set(npz.sizes) - {"meta"}
+    missing, extra = sorted(set(names) - stored), sorted(stored - set(names + velocity_names))
+    if missing or extra:
         raise CheckpointError(f"arrays do not match the layer sizes {sizes} "
-                              f"(missing {missing or 'none'}, unexpected {unexpected})")
-    params = []
-    for l in range(n):
-        params += [(f"W{l}", (sizes[l + 1], sizes[l])), (f"b{l}", (sizes[l + 1],))]
-    for name, shape in params:
-        _check_array(name, arrays[name], shape)
+                              f"(missing {missing or 'none'}, unexpected {extra or 'none'})")
+    arrays = [_float32(npz, name, shape) for name, shape in params]
     velocity = None
-    if any(v in arrays for v in velocity_names):
-        for v, (_, shape) in zip(velocity_names, params):
-            _check_array(v, arrays.get(v), shape)
-        velocity = [arrays[v] for v in velocity_names]
+    if stored & set(velocity_names):
+        velocity = [_float32(npz, v, shape) for v, (_, shape) in zip(velocity_names, params)]
     net = Network(sizes, meta["activation"], meta["cost"])
-    net.weights = [arrays[f"W{l}"].astype(np.float32) for l in range(n)]
-    net.biases = [arrays[f"b{l}"].astype(np.float32) for l in range(n)]
-    net.meta, net.extras = meta, extras
+    net.weights, net.biases = arrays[0::2], arrays[1::2]
+    net.meta = meta
     return Checkpoint(net, meta, velocity)
 
 
+def _float32(npz, name, shape):
+    """One parameter array as float32, finite after the cast (1e300 would become inf)."""
+    if name not in npz.sizes:
+        raise CheckpointError(f"array {name} is missing")
+    with np.errstate(over="ignore"):
+        array = npz.array(name, shape, kinds="f").astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise CheckpointError(f"array {name} holds NaN or infinite values, or values too "
+                              f"large for float32")
+    return array
+
+
 def _read_meta(raw):
-    """Parse and check the JSON metadata string."""
-    if raw is None or raw.shape != () or raw.dtype.kind != "U":
+    """Parse the JSON metadata string and check it against the schema of a checkpoint."""
+    if raw.shape != ():
         raise CheckpointError("not an mnistnn checkpoint (no metadata)")
     try:
         meta = json.loads(str(raw))
-    except ValueError:
+    except (ValueError, RecursionError):     # RecursionError: nested thousands deep
         raise CheckpointError("damaged metadata (not valid JSON)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError("not an mnistnn checkpoint (unknown format)")
-    if not isinstance(meta.get("version"), int) or meta["version"] > VERSION:
+    if type(meta.get("version")) is not int or meta["version"] > VERSION:
         raise CheckpointError(f"checkpoint format version {meta.get('version')!r} is newer "
                               f"than this mnistnn ({__version__}) understands; upgrade mnistnn")
     sizes = meta.get("sizes")
-    if (not isinstance(sizes, list) or len(sizes) < 2
-            or not all(isinstance(s, int) and 0 < s <= 1_000_000 for s in sizes)):
+    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= 1000
+            or not all(type(s) is int and 0 < s <= 1_000_000 for s in sizes)):
         raise CheckpointError(f"invalid layer sizes {sizes!r}")
     if meta.get("activation") not in ACTIVATIONS or meta.get("cost") not in COSTS:
         raise CheckpointError(f"unknown activation or cost "
                               f"({meta.get('activation')!r}, {meta.get('cost')!r})")
+    _check_training_meta(meta)
     return meta
 
 
-def _check_array(name, array, shape):
-    if array is None:
-        raise CheckpointError(f"array {name} is missing")
-    if array.dtype.kind != "f":
-        raise CheckpointError(f"array {name} holds {array.dtype} values, expected floats")
-    if array.shape != shape:
-        raise CheckpointError(f"array {name} has shape {array.shape}, expected {shape}")
-    if not np.all(np.isfinite(array)):
-        raise CheckpointError(f"array {name} holds NaN or infinite values")
+def _check_training_meta(meta):
+    """What the trainer adds: its settings, where the run stands, the last epoch's metrics."""
+    try:
+        if "config" in meta:
+            config = TrainConfig.from_dict(meta["config"]).to_dict()
+            for key in set(ARCHITECTURE) & set(meta["config"]):
+                if config[key] != meta[key]:
+                    raise ValueError(f"the settings say {key} {config[key]}, the network "
+                                     f"{meta[key]}")
+        if "state" in meta:
+            TrainState.from_dict(meta["state"])
+    except (ValueError, TypeError) as exc:    # TypeError: a setting this mnistnn lacks
+        raise CheckpointError(f"damaged training metadata: {exc}") from None
+    if not isinstance(meta.get("interrupted", False), bool):
+        raise CheckpointError("damaged training metadata: 'interrupted' is not true or false")
+    if not isinstance(meta.get("metrics"), (dict, type(None))):
+        raise CheckpointError("damaged training metadata: 'metrics' is not a mapping")
 
 
 def _kind(head):
@@ -181,16 +199,3 @@ def _kind(head):
     if head[:1] == b"\x80":
         return "pickled Python objects, which mnistnn never loads: weights are data, not code"
     return "not an .npz archive"
-
-
-def _why_unreadable(exc):
-    """numpy's reason for refusing an archive, in a few words (never 'load it unsafely')."""
-    text = str(exc)
-    if "Object arrays" in text:  # an array of Python objects: it would need unpickling
-        return "it holds Python objects, which mnistnn never loads"
-    if isinstance(exc, zipfile.BadZipFile) or "zip" in text.lower():
-        return "a damaged .npz archive"
-    if isinstance(exc, EOFError) or "truncat" in text.lower():
-        return "the file is truncated"
-    lines = text.strip().splitlines()
-    return lines[0] if lines else type(exc).__name__

@@ -11,12 +11,15 @@ import sys
 import click
 
 from . import __version__
-from .cli_common import (DownloadProgress, data_dir_option, load_data, load_network,
-                         no_download_option, note, weights_dir_option, weights_option)
-from .cli_classify import classify, fit_reject
+from .cli_common import (DownloadProgress, Real, check_output, data_dir_option, dataset_option,
+                         load_data, load_network, no_download_option, note,
+                         sigterm_as_interrupt, weights_dir_option, weights_option)
+from .cli_classify import classify
+from .cli_draw import draw
 from .cli_imagine import imagine
 from .cli_train import train
 from .errors import MnistnnError
+from .fetch import RETRIES, TIMEOUT
 
 ERRORS_SHOWN = 100  # misclassified digits in `mnistnn test --errors`
 
@@ -29,6 +32,10 @@ class Main(click.Group):
             return super().invoke(ctx)
         except MnistnnError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:  # a second Ctrl-C (train), or one nothing else handles
+            note("Interrupted: stopped at once. Files already written are whole (every "
+                 "write is atomic).")
+            ctx.exit(130)
         except BrokenPipeError:  # `mnistnn ... | head`: the reader left; leave quietly too
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(141)
@@ -37,60 +44,96 @@ class Main(click.Group):
             raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
+class Accuracy(click.ParamType):
+    """A required accuracy as a fraction in [0, 1]: 0.95, 95 and 95% all mean 0.95."""
+    name = "accuracy"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        percent = text.endswith("%")
+        number = Real(0, 100).convert(text.rstrip("%").strip(), param, ctx)
+        if not percent and number == 1:
+            self.fail("1 is ambiguous: write 100% (every digit right) or 1%", param, ctx)
+        return number / 100 if percent or number > 1 else number
+
+
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="mnistnn")
 def main():
     """A from-scratch neural network that reads handwritten digits.
 
     \b
-    mnistnn download                    fetch MNIST, verified
+    mnistnn download                    fetch MNIST (or --dataset fashion-mnist), verified
     mnistnn train --epochs 5 --lr 3.0   train the classic 784-30-10 network
     mnistnn test                        accuracy, per digit, confusion matrix
     mnistnn imagine 3 -o three.png      what the network thinks a 3 looks like
     mnistnn classify digit.png          read your own digit
     mnistnn classify meter.jpg --number read a whole number
+    mnistnn draw                        draw digits in your browser, read live
     """
 
 
 @main.command()
+@dataset_option
 @data_dir_option
 @click.option("--mirror", "mirrors", multiple=True, metavar="URL",
-              help="Fetch from this mirror (http://, https://, file:// or a folder); "
-                   "repeat to try several in order. [default: the public mirrors, "
-                   "or $MNISTNN_MIRRORS]")
+              help="Fetch from this mirror (http://, https://, file:// or a folder) holding "
+                   "the data set's files; repeat to try several in order. [default: the "
+                   "data set's public mirrors, or $MNISTNN_MIRRORS for MNIST, "
+                   "$MNISTNN_MIRRORS_FASHION_MNIST for Fashion-MNIST]")
 @click.option("--force", is_flag=True, help="Fetch again even if verified files are present.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0,
-              show_default=True, help="Seconds to wait for a mirror to answer.")
-@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
-              help="Extra attempts per mirror after a network error.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no notes.")
-def download(data_dir, mirrors, force, timeout, retries, quiet):
-    """Download the four MNIST files into DATA_DIR and verify them.
+@click.option("--timeout", type=Real(min=0, max=86400, min_open=True), default=TIMEOUT,
+              show_default=True, metavar="SECONDS",
+              help="The longest one mirror may take over one file, retries included; "
+                   "then the next mirror is tried.")
+@click.option("--retries", type=click.IntRange(min=0, max=10), default=RETRIES,
+              show_default=True,
+              help="Extra tries of a mirror after a network error, within --timeout.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print nothing unless something goes wrong.")
+def download(dataset, data_dir, mirrors, force, timeout, retries, quiet):
+    """Download a data set's four files into DATA_DIR and verify them.
 
-    Each file is checked against the SHA-256 of the canonical MNIST data and
+    Each file is checked against the SHA-256 of the data set's canonical bytes and
     written atomically; files already present and verified are not fetched again.
+    MNIST goes into DATA_DIR itself, Fashion-MNIST into DATA_DIR/fashion-mnist/.
 
     \b
-    Example:
+    Examples:
       mnistnn download --mirror file:///media/usb/mnist/
+      mnistnn download --dataset fashion-mnist
     """
-    from . import data
+    from . import datasets, fetch
 
-    with DownloadProgress(quiet) as progress:
-        report = data.download(data_dir, mirrors, force=force, timeout=timeout,
-                               retries=retries, on_progress=progress)
-    fetched = {name: src for name, src in report.items() if src != "present"}
+    entry = datasets.get(dataset)
+    try:
+        with sigterm_as_interrupt(), DownloadProgress(quiet) as progress:
+            report = fetch.download(data_dir, mirrors, force=force, timeout=timeout,
+                                    retries=retries, on_progress=progress,
+                                    on_note=None if quiet else note, dataset=entry.name)
+    except KeyboardInterrupt as exc:
+        note("Download interrupted: verified files are kept, and nothing half-written "
+             "was left behind.")
+        raise SystemExit(getattr(exc, "exit_code", 130)) from None
+    if not quiet:
+        _download_report(entry, datasets.folder(entry.name, data_dir), report)
+
+
+def _download_report(entry, folder, report):
+    """One line per file, then where the data set is now."""
     for name, source in report.items():
         if source == "present":
             what = "already present and verified, not fetched"
         else:
             what = f"downloaded from {source.rsplit('/', 1)[0]}/ and verified"
         click.echo(f"{name}: {what}")
-    if not fetched:
-        click.echo(f"MNIST is ready in {data_dir}/: nothing to download "
+    if all(source == "present" for source in report.values()):
+        click.echo(f"{entry.title} is ready in {folder}/: nothing to download "
                    f"(--force fetches again).")
     else:
-        click.echo(f"MNIST is ready in {data_dir}/.")
+        click.echo(f"{entry.title} is ready in {folder}/.")
 
 
 main.add_command(train)
@@ -102,9 +145,9 @@ main.add_command(train)
 @data_dir_option
 @no_download_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-@click.option("--min-accuracy", type=float, default=None, metavar="X",
-              help="Exit 1 if test accuracy is below X (a fraction like 0.95, or a "
-                   "percentage like 95).")
+@click.option("--min-accuracy", type=Accuracy(), default=None, metavar="X",
+              help="Exit 1 if test accuracy is below X: a fraction (0.95), or a percentage "
+                   "(95 or 95%). 1 alone is refused as ambiguous: write 100% or 1%.")
 @click.option("--errors", "errors_png", type=click.Path(dir_okay=False), default=None,
               metavar="PATH", help="Write a PNG of the misclassified digits (the first "
                                    f"{ERRORS_SHOWN}), each labelled true -> predicted.")
@@ -125,11 +168,10 @@ def test_command(weights, weights_dir, data_dir, no_download, as_json, min_accur
     """
     from . import data, report
 
-    if min_accuracy is not None and not 0 <= min_accuracy <= 100:
-        raise click.BadParameter("give a fraction (0.95) or a percentage (95)",
-                                 param_hint="--min-accuracy")
-    threshold = None if min_accuracy is None else (
-        min_accuracy / 100 if min_accuracy > 1 else min_accuracy)
+    for path, hint in ((errors_png, "--errors"), (confusion_png, "--confusion")):
+        if path:
+            check_output(path, hint)  # before the work, not after the whole report
+    threshold = min_accuracy
     net = load_network(weights, weights_dir)
     mnist = load_data(data_dir, no_download, quiet)
     inputs = data.to_inputs(mnist.test_images)
@@ -164,7 +206,7 @@ def _test_pictures(inputs, labels, predicted, result, errors_png, confusion_png,
 
 main.add_command(imagine)
 main.add_command(classify)
-main.add_command(fit_reject)
+main.add_command(draw)
 
 if os.environ.get("MNISTNN_DEBUG"):  # pragma: no cover - developer aid: real tracebacks
     Main.invoke = click.Group.invoke

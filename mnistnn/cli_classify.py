@@ -4,8 +4,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import (data_dir_option, load_data, load_network, no_download_option, note,
-                         weights_dir_option, weights_option)
+from .cli_common import load_network, note, weights_dir_option, weights_option
 
 STDIN = "<stdin>"  # how `-` (an image piped in) is named in the output
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp",
@@ -49,19 +48,19 @@ def classify(images, weights, weights_dir, number, no_reject, top, as_json,
       cat digit.jpg | mnistnn classify - --json
     """
     from .errors import ImageError
-    from .reading import can_reject, read_digit, read_number
+    from .pictures import PreprocessedSaver
+    from .reading import read_digit, read_number, rejection_note
 
     if top > 1 and number:
         raise click.UsageError("--top shows runners-up of single digits, not with --number")
     if annotate and not number:
         raise click.UsageError("--annotate draws the digits of a number: add --number")
+    saver = PreprocessedSaver(save_preprocessed, images) if save_preprocessed else None
+    annotator = Annotator(annotate, images) if annotate else None
     net = load_network(weights, weights_dir)
-    if not no_reject and not can_reject(net):
-        note('This network carries no "not a digit" model: every image gets its closest '
-             "digit, as with --no-reject (`mnistnn fit-reject CHECKPOINT` adds one)")
-    saver = PreprocessedSaver(save_preprocessed) if save_preprocessed else None
-    annotator = Annotator(annotate, several=len(images) > 1 or _is_folder(images[0]))
-    failed = total = 0
+    if not no_reject and rejection_note(net):
+        note(rejection_note(net))
+    failed = total = unsaved = 0
     for name, source in _sources(images):
         total += 1
         try:
@@ -69,8 +68,8 @@ def classify(images, weights, weights_dir, number, no_reject, top, as_json,
                 raise ImageError(f"{name}: no image files (.png, .jpg, .gif, .bmp, .tif, "
                                  f".webp, ...) in this folder")
             read = read_number if number else read_digit
-            answer, x = read(net, source, name, reject=not no_reject)   # x: (784,) or (k, 784)
-            if annotate:
+            answer, x = read(net, source, name, reject=not no_reject)  # x: (784,) or (k, 784)
+            if annotator:
                 note(f"{name}: annotated in {annotator.save(name, source, answer)}")
         except ImageError as exc:
             failed += 1
@@ -78,15 +77,27 @@ def classify(images, weights, weights_dir, number, no_reject, top, as_json,
             continue
         click.echo(_format(name, answer, top, as_json))
         if saver:
-            for k, digit in enumerate(x.reshape(-1, 28, 28)):
-                label = f"{Path(name).stem}-{k + 1}" if number else name
-                note(f"{name}: the network saw {saver.save(label, digit)}")
+            try:   # one that cannot be saved does not stop the others
+                for stem, digit in _stems(name, x, number):
+                    note(f"{name}: the network saw {saver.save(name, digit, stem)}")
+            except OSError as exc:
+                unsaved += 1
+                click.echo(f"Error: {name}: cannot save what the network saw: "
+                           f"{exc.strerror or exc}", err=True)
     if failed:
         raise click.ClickException(f"{failed} of {total} images could not be read")
+    if unsaved:
+        raise click.ClickException(f"{unsaved} of {total} preprocessed images could not be saved")
 
 
-def _is_folder(argument):
-    return argument != "-" and Path(argument).is_dir()
+def _stems(name, x, number):
+    """(file stem, (28, 28) input) of each digit the network saw: NAME, or for a number
+    NAME-1, NAME-2, ..."""
+    stem = "stdin" if name == STDIN else Path(name).stem
+    digits = x.reshape(-1, 28, 28)
+    if not number:
+        return [(stem, digits[0])]
+    return [(f"{stem}-{k + 1}", digit) for k, digit in enumerate(digits)]
 
 
 def _sources(arguments):
@@ -151,34 +162,14 @@ def _percent(answer):
     return f"{100 * answer['confidence']:.1f}%"
 
 
-class PreprocessedSaver:
-    """Writes each preprocessed digit as DIR/<name>.png, enlarged so it can be looked at;
-    names that repeat in one run get -2, -3, ... so nothing is overwritten."""
-
-    def __init__(self, folder):
-        self.folder, self.used = Path(folder), set()
-        self.folder.mkdir(parents=True, exist_ok=True)
-
-    def save(self, name, digit):
-        from .pictures import digit_image, save_png
-
-        stem = "stdin" if name == STDIN else Path(name).stem
-        path, n = self.folder / f"{stem}.png", 1
-        while path in self.used:
-            n += 1
-            path = self.folder / f"{stem}-{n}.png"
-        self.used.add(path)
-        save_png(digit_image(digit, scale=10), path)
-        return path
-
-
 class Annotator:
     """Writes each image with its digits' boxes and readings drawn on it: to PATH for one
     image, else into the folder PATH as <name>.png. An existing file is never replaced:
     for one image that is an error, in a folder the new file gets -2, -3, ..."""
 
-    def __init__(self, path, several):
-        self.path, self.several, self.used = Path(path) if path else None, several, set()
+    def __init__(self, path, images):
+        self.path, self.used = Path(path), set()
+        self.several = len(images) > 1 or (images[0] != "-" and Path(images[0]).is_dir())
 
     def save(self, name, source, answer):
         from .errors import ImageError
@@ -199,37 +190,3 @@ class Annotator:
         self.used.add(path)
         save_png(annotate(read_rgb(source), answer["digits"]), path)
         return path
-
-
-@click.command("fit-reject")
-@click.argument("checkpoint_path", metavar="CHECKPOINT", type=click.Path(dir_okay=False))
-@data_dir_option
-@no_download_option
-@click.option("--copy-from", type=click.Path(dir_okay=False), metavar="PATH",
-              help="Copy the detector of another checkpoint (e.g. the shipped model) "
-                   "instead of training one: it reads only pixels, so it fits any network.")
-@click.option("--quiet", is_flag=True, help="No progress lines.")
-def fit_reject(checkpoint_path, data_dir, no_download, copy_from, quiet):
-    """Give CHECKPOINT a "not a digit" model, so that `classify` can say so.
-
-    Trains a small digit/not-a-digit network on MNIST's training digits against the
-    printed letters, symbols, shapes, scribbles and textures that ship with mnistnn
-    (about a minute or two), sets its threshold on 10,000 training digits it did not
-    see, and writes CHECKPOINT back with it added (atomically; the weights are kept).
-
-    \b
-    Examples:
-      mnistnn fit-reject weights/best.npz
-      mnistnn fit-reject weights/best.npz --copy-from mnistnn/models/default.npz
-    """
-    from . import reject
-    from .data import to_inputs
-
-    images = None
-    if not copy_from:
-        images = to_inputs(load_data(data_dir, no_download, quiet).train_images)
-    echo = (lambda m: None) if quiet else (
-        lambda m: note(f"detector epoch {m['epoch']}: loss {m['train_loss']:.4f}"))
-    detector = reject.fit_checkpoint(checkpoint_path, images, copy_from, on_epoch=echo)
-    note(f"{checkpoint_path}: now says \"not a digit\" below log-odds "
-         f"{detector.threshold:.3f}")

@@ -1,21 +1,28 @@
 """Pieces shared by the CLI commands: options, progress bars, loading data and weights."""
+import contextlib
 import math
+import signal
 import sys
 
 import click
 
-ENV_DATA, ENV_WEIGHTS = "MNISTNN_DATA_DIR", "MNISTNN_WEIGHTS_DIR"
+from . import datasets
+
+ENV_DATA, ENV_WEIGHTS = datasets.ENV_DATA_DIR, "MNISTNN_WEIGHTS_DIR"
 
 
 class Real(click.ParamType):
     """A finite number, optionally bounded: the one check behind every float option.
 
     click's FloatRange lets NaN through (every comparison with NaN is false), and
-    "inf" or "1e300" would pass an open upper bound; this type refuses both."""
+    "inf" or "1e300" would pass an open upper bound; this type refuses both. The bounds
+    are a config.Range, the same check TrainConfig applies to its settings."""
     name = "number"
 
     def __init__(self, min=None, max=None, min_open=False, max_open=False):
-        self.min, self.max, self.min_open, self.max_open = min, max, min_open, max_open
+        from .config import Range
+
+        self.range = Range(min, max, min_open, max_open)
 
     def convert(self, value, param, ctx):
         try:
@@ -24,24 +31,38 @@ class Real(click.ParamType):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
-        too_low = self.min is not None and (number < self.min or
-                                            (self.min_open and number == self.min))
-        too_high = self.max is not None and (number > self.max or
-                                             (self.max_open and number == self.max))
-        if too_low or too_high:
+        if number not in self.range:
             self.fail(f"{value!r} is not {self.describe()}", param, ctx)
         return number
 
     def describe(self):
         """The allowed range in words: 'in (0, 3600]', 'at least 0', 'a finite number'."""
-        if self.min is not None and self.max is not None:
-            return (f"in {'(' if self.min_open else '['}{self.min:g}, "
-                    f"{self.max:g}{')' if self.max_open else ']'}")
-        if self.min is not None:
-            return f"{'above' if self.min_open else 'at least'} {self.min:g}"
-        if self.max is not None:
-            return f"{'below' if self.max_open else 'at most'} {self.max:g}"
-        return "a finite number"
+        return self.range.describe()
+
+
+def check_output(path, param_hint, suffix=".png"):
+    """Refuse, before any work and as a usage error naming the option, an output file
+    that cannot be written: a folder, another suffix, a missing or read-only folder."""
+    from pathlib import Path
+
+    from .errors import MnistnnError
+    from .runs import check_writable
+
+    path = Path(path)
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a folder; give a file name such as "
+                                 f"{path / ('picture' + suffix)}", param_hint=param_hint)
+    if path.suffix.lower() != suffix:
+        raise click.BadParameter(f"{path} does not end in {suffix}: it is written as "
+                                 f"{suffix[1:].upper()}", param_hint=param_hint)
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"cannot write {path}: the folder {path.parent} does not "
+                                 f"exist", param_hint=param_hint)
+    try:
+        check_writable(path.parent, path.name)
+    except MnistnnError as exc:
+        raise click.BadParameter(str(exc), param_hint=param_hint) from None
+    return path
 
 
 def note(message):
@@ -59,7 +80,15 @@ def progress_bar(quiet, **kwargs):
 def data_dir_option(f):
     return click.option("--data-dir", type=click.Path(file_okay=False), envvar=ENV_DATA,
                         default="data", show_default=True,
-                        help=f"Folder holding the MNIST files (env {ENV_DATA}).")(f)
+                        help=f"The data folder: MNIST's files in it, other data sets in a "
+                             f"subfolder named after them (env {ENV_DATA}).")(f)
+
+
+def dataset_option(f):
+    return click.option("--dataset", type=click.Choice(datasets.NAMES),
+                        envvar=datasets.ENV_DATASET, default=datasets.DEFAULT,
+                        show_default=True,
+                        help=f"The data set (env {datasets.ENV_DATASET}).")(f)
 
 
 def no_download_option(f):
@@ -79,13 +108,37 @@ def weights_dir_option(f):
                         help=f"Folder for checkpoints (env {ENV_WEIGHTS}).")(f)
 
 
-def load_data(data_dir, no_download, quiet):
-    """MNIST from data_dir, downloading what is missing (with a progress bar)."""
+def load_data(data_dir, no_download, quiet, dataset=None):
+    """A data set (MNIST unless told) from data_dir, downloading what is missing (with a
+    progress bar)."""
     from . import data
 
     with DownloadProgress(quiet) as progress:
         return data.ensure(data_dir, allow_download=not no_download, on_note=note,
-                           on_progress=progress)
+                           on_progress=progress, dataset=dataset)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised wherever the program is, so it cleans up as after Ctrl-C."""
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """For the block, `kill PID` raises Terminated (a KeyboardInterrupt) instead of ending
+    the process on the spot, so half-written temporary files are removed as for Ctrl-C."""
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (an embedding program): leave signals be
+        previous = terminate
+    try:
+        yield
+    finally:
+        if previous is not terminate:  # None: set outside Python, so the default
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def load_network(weights, weights_dir=None):

@@ -1,11 +1,9 @@
 """`mnistnn imagine`: what the network thinks a digit looks like, as a PNG."""
 import json
-import os
-from pathlib import Path
 
 import click
 
-from .cli_common import weights_dir_option, weights_option
+from .cli_common import check_output, weights_dir_option, weights_option
 
 METHODS = ("maximise", "backproject")  # spelled out so that --help needs no numpy
 COLORMAPS = ("gray", "heat")
@@ -19,7 +17,7 @@ class DigitType(click.ParamType):
         text = str(value).strip().lower()
         if text == "all":
             return "all"
-        if text.isdigit() and int(text) <= 9:
+        if len(text) == 1 and text in "0123456789":  # not isdigit(): it takes '²' and '①'
             return int(text)
         self.fail(f"{value!r} is not a digit: give 0 to 9, or 'all' for all ten", param, ctx)
 
@@ -57,11 +55,10 @@ def imagine(digit, output, weights, weights_dir, method, steps, scale, colormap,
       mnistnn imagine 3 -o three.png
       mnistnn imagine all --colormap heat --json
     """
-    from . import checkpoint, imagine as imagining, pictures
+    from . import checkpoint, imagining, pictures
     from .cli_common import load_network
 
-    path = Path(output or f"imagine-{digit}.png")
-    _check_writable(path)
+    path = check_output(output or f"imagine-{digit}.png", "-o/--output")
     source = checkpoint.locate(weights, weights_dir)
     net = load_network(source)
     digits = list(range(10)) if digit == "all" else [digit]
@@ -85,21 +82,6 @@ def imagine(digit, output, weights, weights_dir, method, steps, scale, colormap,
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     _report(digit, path, picture.size, method, str(source), results, as_json)
-
-
-def _check_writable(path):
-    """Fail before the work, in one sentence, when the PNG cannot be written."""
-    folder = path.parent
-    if path.is_dir():
-        raise click.ClickException(f"cannot write {path}: it is a folder; give a file name "
-                                   f"such as {path / 'imagine.png'}")
-    if path.suffix.lower() != ".png":
-        raise click.BadParameter(f"{path} does not end in .png: imagine writes PNG images",
-                                 param_hint="-o/--output")
-    if not folder.is_dir():
-        raise click.ClickException(f"cannot write {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise click.ClickException(f"cannot write {path}: no permission to write in {folder}")
 
 
 def _report(digit, path, size, method, source, results, as_json):

@@ -1,70 +1,138 @@
 """The settings of a training run, and the learning-rate schedule they describe.
 
 Everything here is saved in every checkpoint (TrainConfig.to_dict), so that
-`mnistnn train --resume` can continue a run exactly as it was set up.
+`mnistnn train --resume` can continue a run exactly as it was set up. Each field carries
+its help text and its allowed values in its metadata: TrainConfig.check() and the options
+of `mnistnn train` (cli_train.py builds them from these fields) read the same bounds.
+This module imports no numpy, so that `mnistnn --help` stays quick.
 """
 import dataclasses
 import math
 
-from .augment import Distortion
+from .form import SIDE
 
+ACTIVATIONS = ("sigmoid", "tanh", "relu")              # network.ACTIVATIONS, by name
+COSTS = ("quadratic", "cross-entropy", "log-likelihood")  # network.COSTS, by name
 SCHEDULES = ("constant", "step", "cosine")
+ARCHITECTURE = ("sizes", "activation", "cost")   # the settings a resumed run cannot change
+AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic")
+MAX_EPOCHS = 100_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The finite numbers from min to max (either may be None: unbounded on that side);
+    an open end excludes the bound itself."""
+    min: float = None
+    max: float = None
+    min_open: bool = False
+    max_open: bool = False
+
+    def __contains__(self, x):
+        try:
+            if not math.isfinite(x):
+                return False
+        except OverflowError:      # an int too large for a float
+            return False
+        low = self.min is None or x > self.min or (x == self.min and not self.min_open)
+        return low and (self.max is None or x < self.max or (x == self.max and not self.max_open))
+
+    def describe(self):
+        """The range in words: 'in (0, 3600]', 'at least 0', 'a finite number'."""
+        lo, hi = ("(" if self.min_open else "["), (")" if self.max_open else "]")
+        if self.min is not None and self.max is not None:
+            return f"in {lo}{self.min:g}, {self.max:g}{hi}"
+        if self.min is not None:
+            return f"{'above' if self.min_open else 'at least'} {self.min:g}"
+        if self.max is not None:
+            return f"{'below' if self.max_open else 'at most'} {self.max:g}"
+        return "a finite number"
+
+
+def setting(default, help, range=None, choices=None, flag=None):
+    """A TrainConfig field: its default, help text, and allowed values (a Range for
+    numbers, choices for names), and the CLI flag when it is not --field-name."""
+    metadata = {"help": help, "range": range, "choices": choices, "flag": flag}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+FRACTION = Range(0, 1, max_open=True)   # dropout, momentum: [0, 1)
+KIND_NAMES = {int: "a whole number", float: "a number", bool: "true or false", str: "a name",
+              dict: "a mapping"}
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Everything that defines a training run (saved in every checkpoint)."""
-    sizes: tuple = (784, 30, 10)
-    activation: str = "sigmoid"
-    cost: str = "quadratic"
-    epochs: int = 30
-    lr: float = 3.0
-    batch_size: int = 10
-    momentum: float = 0.0
-    nesterov: bool = False
-    l2: float = 0.0               # weight decay: adds l2/2 |W|^2 to the cost
-    dropout: float = 0.0          # on hidden layers
-    input_dropout: float = 0.0    # on the pixels
-    max_norm: float = 0.0         # limit on each hidden unit's incoming weight norm, 0 = off
-    schedule: str = "constant"    # learning rate: constant, step (x0.1 at 50% and 75%), cosine
-    warmup: int = 0               # epochs of linear warm-up
-    patience: int = 0             # early stopping after this many epochs without progress
-    seed: int = 0
-    validation_size: int = 10000
-    rotate: float = 0.0           # augmentation: degrees, see augment.Distortion
-    scale: float = 0.0            # augmentation: relative size change per axis
-    shear: float = 0.0            # augmentation: shear factor
-    shift: float = 0.0            # augmentation: pixels
-    elastic: float = 0.0          # augmentation: elastic distortion alpha, pixels
-    elastic_sigma: float = 4.0    # augmentation: smoothing of the elastic field, pixels
+    sizes: tuple = setting((784, 30, 10), "Layer sizes from input to output.",
+                           flag="--layers")
+    activation: str = setting("sigmoid", "Hidden units.", choices=ACTIVATIONS)
+    cost: str = setting("quadratic", "Cost, which fixes the output units (log-likelihood: "
+                        "softmax).", choices=COSTS)
+    epochs: int = setting(30, "Epochs to train (with --resume: epochs to add).",
+                          Range(1, MAX_EPOCHS))
+    lr: float = setting(3.0, "Learning rate.", Range(0, min_open=True))
+    batch_size: int = setting(10, "Examples per gradient step.", Range(1, 1_000_000))
+    momentum: float = setting(0.0, "Momentum (0: plain gradient descent).", FRACTION)
+    nesterov: bool = setting(False, "Nesterov momentum (needs --momentum).")
+    l2: float = setting(0.0, "Weight decay (adds l2/2 |W|^2 to the cost).", Range(0, 1))
+    dropout: float = setting(0.0, "Dropout rate on hidden layers.", FRACTION)
+    input_dropout: float = setting(0.0, "Dropout rate on the input pixels.", FRACTION)
+    max_norm: float = setting(0.0, "Cap on each hidden unit's incoming weight norm (0: off).",
+                              Range(0))
+    schedule: str = setting("constant", "Learning-rate schedule over the run's epochs: "
+                            "step (x0.3 at 50%, x0.1 at 75%) or cosine.", choices=SCHEDULES)
+    warmup: int = setting(0, "Epochs of linear learning-rate warm-up.", Range(0, MAX_EPOCHS))
+    patience: int = setting(0, "Stop after this many epochs without a better validation "
+                            "accuracy (0: off).", Range(0, MAX_EPOCHS))
+    seed: int = setting(0, "Seed for the initial weights, the shuffling and the "
+                        "augmentation.", Range(0, 2**32 - 1))
+    validation_size: int = setting(10000, "Hold out the last N training images for "
+                                   "validation (0: train on all).", Range(0, 10**9))
+    rotate: float = setting(0.0, "Augmentation: rotate each training digit by up to this "
+                            "many degrees.", Range(0, 180))
+    scale: float = setting(0.0, "Augmentation: stretch each axis by a factor in "
+                           "[1 - S, 1 + S].", FRACTION)
+    shear: float = setting(0.0, "Augmentation: shear by a factor in [-S, S].", Range(0, 10))
+    shift: float = setting(0.0, "Augmentation: move by up to this many pixels along each "
+                           "axis.", Range(0, SIDE))
+    elastic: float = setting(0.0, "Augmentation: elastic distortion strength (alpha, "
+                             "pixels; Simard: 34).", Range(0, 1000))
+    elastic_sigma: float = setting(4.0, "Augmentation: smoothness of the elastic distortion "
+                                   "(pixels).", Range(0.1, SIDE))
 
     def check(self):
-        """Raise ValueError with a sentence when a setting makes no sense."""
-        problems = [
-            (self.epochs < 1, "epochs must be at least 1"),
-            (self.lr <= 0 or not math.isfinite(self.lr), "the learning rate must be positive"),
-            (self.batch_size < 1, "the batch size must be at least 1"),
-            (not 0 <= self.momentum < 1, "momentum must be in [0, 1)"),
-            (self.nesterov and not self.momentum, "Nesterov momentum needs --momentum > 0"),
-            (self.l2 < 0, "l2 must not be negative"),
-            (not 0 <= self.dropout < 1, "dropout must be in [0, 1)"),
-            (not 0 <= self.input_dropout < 1, "input dropout must be in [0, 1)"),
-            (self.max_norm < 0, "max-norm must not be negative"),
-            (self.schedule not in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
-            (self.warmup < 0 or self.patience < 0, "warm-up and patience must not be negative"),
-            (self.validation_size < 0, "the validation size must not be negative"),
-            (min(self.rotate, self.scale, self.shear, self.shift, self.elastic) < 0,
-             "augmentation strengths must not be negative"),
-            (self.scale >= 1, "the augmentation scale must be below 1"),
-            (self.elastic_sigma <= 0, "the elastic sigma must be positive"),
-        ]
-        for bad, sentence in problems:
-            if bad:
-                raise ValueError(sentence)
+        """Raise ValueError with a sentence when a setting is of the wrong type, out of
+        its range, or makes no sense with another."""
+        _check_sizes(self.sizes)
+        for field in dataclasses.fields(self)[1:]:
+            _check_field(field, getattr(self, field.name))
+        if self.nesterov and not self.momentum:
+            raise ValueError("Nesterov momentum needs --momentum > 0")
+        if self.patience and not self.validation_size:
+            raise ValueError("--patience needs a validation set (--validation-size > 0)")
+
+    def describe(self):
+        """In words: '784-30-10 sigmoid network (quadratic cost) for 30 epochs, lr 3, ...'."""
+        extras = [f"{k.replace('_', ' ')} {getattr(self, k):g}"
+                  for k in ("momentum", "l2", "dropout", "input_dropout", "max_norm")
+                  if getattr(self, k)]
+        if self.nesterov:
+            extras[0] = f"Nesterov {extras[0]}"
+        if self.schedule != "constant":
+            extras.append(f"{self.schedule} schedule")
+        augmentation = [f"{k} {getattr(self, k):g}" for k in AUGMENTATION if getattr(self, k)]
+        if augmentation:
+            extras.append(f"augmented ({', '.join(augmentation)})")
+        return (f"{'-'.join(map(str, self.sizes))} {self.activation} network ({self.cost} "
+                f"cost) for {self.epochs} epochs, lr {self.lr:g}, batch {self.batch_size}"
+                + "".join(", " + e for e in extras))
 
     @property
     def distortion(self):
         """The augmentation these settings ask for (inactive when all strengths are 0)."""
+        from .augment import Distortion
+
         return Distortion(self.rotate, self.scale, self.shear, self.shift, self.elastic,
                           self.elastic_sigma)
 
@@ -73,14 +141,88 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d):
-        known = {f.name for f in dataclasses.fields(cls)}
-        config = cls(**{k: v for k, v in d.items() if k in known})
-        config.sizes = tuple(config.sizes)
+        """The config a checkpoint recorded, checked; ValueError when it is not one."""
+        config = _from_mapping(cls, d, "the training settings")
+        if isinstance(config.sizes, list):
+            config.sizes = tuple(config.sizes)
+        config.check()
         return config
 
 
+@dataclasses.dataclass
+class TrainState:
+    """Where a run stands (saved in every checkpoint): epochs done, the next batch of an
+    interrupted epoch and its random stream, and the best validation so far."""
+    epoch: int = setting(0, "Epochs completed.", Range(0, MAX_EPOCHS))
+    batch: int = setting(0, "Batches done in the interrupted epoch.", Range(0, 10**9))
+    rng_state: dict = setting(None, "The epoch's random generator after that batch.")
+    best_validation_accuracy: float = setting(None, "Best validation accuracy so far.",
+                                              Range(0, 1))
+    best_epoch: int = setting(None, "The epoch that reached it.", Range(1, MAX_EPOCHS))
+    stale_epochs: int = setting(0, "Epochs since the best one.", Range(0, MAX_EPOCHS))
+    blas_threads: int = setting(None, "OpenBLAS threads the run chose (blas.py).",
+                                Range(1, 4096))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """The state a checkpoint recorded, checked; ValueError when it is not one."""
+        state = _from_mapping(cls, d, "the training state")
+        for field in dataclasses.fields(cls):
+            value = getattr(state, field.name)
+            if value is not None or field.default is not None:
+                _check_field(field, value)
+        if state.rng_state is not None:
+            _check_rng_state(state.rng_state)
+        return state
+
+
+def _from_mapping(cls, d, what):
+    """An instance of the dataclass cls from the known keys of d (unknown keys, written
+    by a later mnistnn, are ignored); unchecked."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{what} must be a mapping, not a {type(d).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def _check_rng_state(value):
+    """A saved numpy PCG64 state, which only numpy itself can vouch for."""
+    import numpy as np
+
+    try:
+        np.random.PCG64().state = value
+    except (TypeError, ValueError, KeyError, OverflowError):
+        raise ValueError("the saved random generator state is damaged") from None
+
+
+def _check_sizes(sizes):
+    if (not isinstance(sizes, tuple) or len(sizes) < 2
+            or not all(type(n) is int and 1 <= n <= 1_000_000 for n in sizes)):
+        raise ValueError(f"layer sizes must be two or more whole numbers from 1 to "
+                         f"1000000, got {sizes!r}")
+
+
+def _check_field(field, value):
+    """One setting against its declared type and allowed values."""
+    name, meta = field.name.replace("_", " "), field.metadata
+    kinds = (int, float) if field.type is float else field.type   # 3 will do for 3.0
+    if not isinstance(value, kinds) or isinstance(value, bool) != (field.type is bool):
+        raise ValueError(f"{name} must be {KIND_NAMES[field.type]}, got {value!r}")
+    if meta["choices"] and value not in meta["choices"]:
+        raise ValueError(f"{name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+    if meta["range"] and value not in meta["range"]:
+        raise ValueError(f"{name} must be {meta['range'].describe()}, got {value!r}")
+
+
 def lr_at(config, epoch):
-    """The learning rate for (0-based) epoch under the config's schedule and warm-up."""
+    """The learning rate for (0-based) epoch under the config's schedule and warm-up.
+
+    The schedule spans config.epochs, the run's length: a resumed run that keeps its
+    length follows it exactly, and one extended by `--resume --epochs N` stretches the
+    rest of it over the new length."""
     if epoch < config.warmup:
         return config.lr * (epoch + 1) / (config.warmup + 1)
     t = (epoch - config.warmup) / max(config.epochs - config.warmup, 1)  # in [0, 1)

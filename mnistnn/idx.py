@@ -92,21 +92,28 @@ def write_idx(path, array):
         f.write(raw)
 
 
-def check_images(array, name="images"):
-    """Insist on MNIST images: uint8, shape (N, 28, 28)."""
-    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[1:] != (28, 28):
-        shape = "x".join(map(str, array.shape))
-        raise IDXError(f"{name}: expected uint8 images of 28x28 pixels, "
-                       f"found {array.dtype} values of shape {shape}")
+def check_images(array, name="images", shape=(28, 28)):
+    """Insist on images: uint8, shape (N, *shape), MNIST's (N, 28, 28) by default."""
+    if array.dtype != np.uint8 or array.ndim != 1 + len(shape) or array.shape[1:] != shape:
+        found, wanted = "x".join(map(str, array.shape)), "x".join(map(str, shape))
+        raise IDXError(f"{name}: expected uint8 images of {wanted} pixels, "
+                       f"found {array.dtype} values of shape {found}")
     return array
 
 
-def check_labels(array, name="labels"):
-    """Insist on MNIST labels: uint8, shape (N,), values 0..9."""
+def check_labels(array, name="labels", classes=10):
+    """Insist on labels: uint8, shape (N,), values 0..classes-1."""
     if array.dtype != np.uint8 or array.ndim != 1:
         shape = "x".join(map(str, array.shape))
         raise IDXError(f"{name}: expected a 1-d list of uint8 labels, "
                        f"found {array.dtype} values of shape {shape}")
-    if array.size and array.max() > 9:
-        raise IDXError(f"{name}: labels must be digits 0-9, found {int(array.max())}")
+    if array.size and array.max() >= classes:
+        raise IDXError(f"{name}: labels must be 0-{classes - 1}, found {int(array.max())}")
     return array
+
+
+def check_split(array, key, name, shape=(28, 28), classes=10):
+    """check_images or check_labels, as the key says ("train_images", "test_labels", ...)."""
+    if key.endswith("images"):
+        return check_images(array, name, shape)
+    return check_labels(array, name, classes)

@@ -3,13 +3,15 @@
     x = load_digit("seven.jpg")     # (784,) float32, ink 1 on background 0, like MNIST
 
 MNIST digits are light ink on black, scaled so the longer side of the ink is 20 pixels
-(anti-aliased) and moved so that their centre of mass is at the centre of a 28x28 field.
-A photo, a scan or a paint-program drawing is brought to that form in four steps:
+(anti-aliased) and moved so that their centre of mass is at (14, 14) of a 28x28 field
+(form.py). A photo, a scan or a paint-program drawing is brought to that form in three
+steps, the last of which does four things:
 
     read_grey   first frame, EXIF orientation, transparency over white, any mode -> grey
     ink_map     polarity from the border, uneven light removed, paper noise thresholded
-    to_mnist    crop to the ink, thin pen lines thickened to MNIST's stroke width,
-                longer side 20 px, centre of mass at (14, 14) of the 28x28 field
+    to_mnist    crop to the ink (_crop), thin pen lines thickened to MNIST's stroke width
+                (_thicken), longer side scaled to 20 px, centre of mass moved to
+                (14, 14) of the 28x28 field (_centre)
 """
 import io
 import struct
@@ -20,9 +22,9 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .form import BOX, CENTRE_OF_MASS as CENTRE, SIDE as FIELD  # MNIST's form
 
 WORK_SIDE = 1024     # larger images are reduced to this first: time and memory stay bounded
-BOX, FIELD, CENTRE = 20, 28, 14.0   # MNIST: 20 px box, 28 px field, mean centre of mass
 CANVAS = 80          # 4 x BOX: the scale at which stroke width is measured and adjusted
 STROKE = 7.5         # median MNIST stroke width at CANVAS scale (2 area / perimeter)
 MIN_CONTRAST = 0.1   # ink must differ from the paper by this much (of black to white)

@@ -1,9 +1,12 @@
 """Writing pictures with Pillow: digits as PNGs, upscaled, in grey or a heat colormap,
 and labelled grids (montages) of many digits."""
+from pathlib import Path
+
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from .files import atomic_open
+from .form import SIDE
 
 COLORMAPS = ("gray", "heat")
 
@@ -35,21 +38,68 @@ def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, 
     rows = max(1, -(-len(images) // columns))
     font = ImageFont.load_default(size=font_size) if font_size else ImageFont.load_default()
     text_h = font.getbbox("Ag")[3] + 3 if font_size else 14
-    cell_w, cell_h = 28 * scale + pad, 28 * scale + pad + (text_h if captions else 0)
+    cell_w, cell_h = SIDE * scale + pad, SIDE * scale + pad + (text_h if captions else 0)
     sheet = Image.new("RGB", (columns * cell_w + pad, rows * cell_h + pad), "black")
     draw = ImageDraw.Draw(sheet)
     for i, values in enumerate(images):
         x, y = pad + (i % columns) * cell_w, pad + (i // columns) * cell_h
         sheet.paste(digit_image(values, scale, colormap), (x, y))
         if captions:
-            draw.text((x, y + 28 * scale + 1), str(captions[i]), fill="white", font=font)
+            draw.text((x, y + SIDE * scale + 1), str(captions[i]), fill="white", font=font)
     return sheet
 
 
-def save_png(image, path):
-    """Save a PIL image as PNG atomically (a temporary file, then rename)."""
+def save_png(image, path, text=None):
+    """Save a PIL image as PNG atomically (a temporary file, then rename), with optional
+    text chunks ({key: value})."""
+    info = PngImagePlugin.PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
     with atomic_open(path) as f:
-        image.save(f, format="PNG")
+        image.save(f, format="PNG", pnginfo=info)
+
+
+class PreprocessedSaver:
+    """Writes what the network saw of each image as FOLDER/<name>.png, enlarged 10x, and
+    never overwrites what is not its own: an input, a file a person put there, or a
+    picture written earlier in the same run. Its pictures carry a PNG text chunk (MARK);
+    a name that is taken otherwise becomes <name>-2.png, -3, ..."""
+    MARK = ("Software", "mnistnn: the 28x28 image the network saw")
+
+    def __init__(self, folder, inputs=()):
+        from .runs import check_writable
+
+        self.folder, self.used = Path(folder), set()
+        check_writable(self.folder, "pictures")
+        files = [p for arg in map(Path, inputs) for p in (arg.iterdir() if arg.is_dir() else [arg])]
+        self.inputs = {p.resolve() for p in files if p.is_file()}
+
+    def save(self, name, digit, stem=None):
+        """Write digit (28, 28) for the image called name; say where it went (and why
+        there, when its plain name was taken)."""
+        plain = path = self.folder / f"{stem or Path(name).stem}.png"
+        n = 1
+        while path in self.used or self._taken(path):
+            n += 1
+            path = plain.with_name(f"{plain.stem}-{n}.png")
+        self.used.add(path)
+        save_png(digit_image(digit, scale=10), path, dict([self.MARK]))
+        if path == plain or plain in self.used:
+            return str(path)
+        why = "an input" if plain.resolve() in self.inputs else "not a picture of mnistnn's"
+        return f"{path} ({plain} is {why}: left as it was)"
+
+    def _taken(self, path):
+        """path exists and is not a picture of ours from an earlier run."""
+        if not path.exists():
+            return False
+        if path.resolve() in self.inputs:
+            return True
+        try:
+            with Image.open(path) as image:
+                return image.format != "PNG" or image.text.get(self.MARK[0]) != self.MARK[1]
+        except (OSError, ValueError):
+            return True
 
 
 def annotate(image, digits):

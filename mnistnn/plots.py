@@ -11,6 +11,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .form import SIDE
 from .pictures import montage, save_png, to_rgb
 
 __all__ = ["training_plot", "confusion_plot", "errors_montage", "read_metrics", "save_png"]
@@ -175,6 +176,6 @@ def errors_montage(images, labels, predicted, limit=100, columns=10, scale=3):
         ImageDraw.Draw(image).text((10, 20), "no misclassified digits", fill="white",
                                    font=font(14), anchor="lm")
         return image
-    digits = np.asarray(images)[wrong].reshape(-1, 28, 28)
+    digits = np.asarray(images)[wrong].reshape(-1, SIDE, SIDE)
     captions = [f"{labels[i]} -> {predicted[i]}" for i in wrong]
     return montage(digits, captions, columns=columns, scale=scale)

@@ -9,8 +9,8 @@
                0.991, "box": [x0, y0, x1, y1], "probabilities": [...]}, ...]}
     xs.shape == (4, 784)
 
-When the image holds no digit (a letter, a star, a doodle) and the network carries a
-"not a digit" model (reject.py), the digit is None and "closest" names the digit it
+When the image holds no digit (a letter, a star, a doodle) and the network's data set
+has a "not a digit" detector (reject.py; MNIST has one), the digit is None and "closest" names the digit it
 resembles most: {"digit": None, "closest": 4, "confidence": 0.38, ...}; in a number that
 digit is written "?" (and "number" is None when no piece is a digit). reject=False always
 answers with the closest digit.
@@ -84,13 +84,21 @@ def mnist_forms(crops):
 
 
 def can_reject(net):
-    """Whether the network carries a "not a digit" model (else every image is a digit)."""
-    return rejection.of(net) is not None
+    """Whether "not a digit" can be said for this network (its data set has a detector)."""
+    return rejection.for_network(net) is not None
+
+
+def rejection_note(net):
+    """A sentence for a network whose data set has no "not a digit" detector, else None."""
+    if can_reject(net):
+        return None
+    return (f'There is no "not a digit" detector for {rejection.dataset_of(net)} networks: '
+            f"every image gets its closest class, as with --no-reject")
 
 
 def _judge(net, x, reject):
     """Probabilities (N, 10) of inputs x (N, 784), and whether each is a digit (N,) bool:
     always True without reject or when the network has no "not a digit" model."""
     probabilities = net.predict_proba(x)
-    model = rejection.of(net) if reject else None
-    return probabilities, (model.accepts(net, x) if model else np.ones(len(x), dtype=bool))
+    detector = rejection.for_network(net) if reject else None
+    return probabilities, (detector.accepts(x) if detector else np.ones(len(x), dtype=bool))

@@ -1,4 +1,5 @@
-"""Training: the epoch loop, evaluation and the checkpoint policy (settings: config.py).
+"""Training: the epoch loop and its checkpoints (settings: config.py; how a run starts,
+resumes and takes over its folder: runs.py; measuring: evaluation.py).
 
     trainer = Trainer(Network([784, 30, 10]), TrainConfig(epochs=5, lr=3.0),
                       train=(x, labels), validation=(xv, labels_v), weights_dir="weights")
@@ -8,90 +9,41 @@ Each epoch shuffles with its own generator, default_rng([seed, epoch]), so a res
 run draws exactly the numbers the uninterrupted run would have drawn.
 """
 import contextlib
-import json
 import math
-import signal
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint
+from . import blas, checkpoint, runs
 from .augment import augment
-from .config import SCHEDULES, TrainConfig, lr_at  # noqa: F401  (part of this module's API)
+from .config import SCHEDULES, TrainConfig, TrainState, lr_at  # noqa: F401 (this module's API)
 from .errors import TrainingDiverged
+from .evaluation import TRAIN_EVAL_SIZE, check_data, eval_subset, evaluate, split  # noqa: F401
 from .network import SGD, one_hot
+from .runs import graceful_interrupt, new_run, resume  # noqa: F401  (this module's API)
 
-# The training-set metrics of each epoch come from a fixed random subset of this many
-# images: a full pass over 50k images cost about half as much as the epoch itself.
-TRAIN_EVAL_SIZE = 10000
-
-
-def split(inputs, labels, validation_size):
-    """The last validation_size examples become the validation set: (train, validation)."""
-    if validation_size >= len(inputs):
-        raise ValueError(f"the validation size ({validation_size}) must be smaller than "
-                         f"the training set ({len(inputs)} images)")
-    if validation_size == 0:
-        return (inputs, labels), None
-    cut = len(inputs) - validation_size
-    return (inputs[:cut], labels[:cut]), (inputs[cut:], labels[cut:])
-
-
-def evaluate(net, inputs, labels, batch_size=10000):
-    """Loss and accuracy of the network on a labelled set, in one forward pass."""
-    loss, correct = 0.0, 0
-    for i in range(0, len(inputs), batch_size):
-        a = net.feedforward(inputs[i:i + batch_size])              # (b, 10)
-        y = labels[i:i + batch_size]
-        loss += net.cost.fn(a, one_hot(y, a.shape[1], a.dtype)) * len(a)
-        correct += int(np.count_nonzero(a.argmax(axis=1) == y))
-    n = max(len(inputs), 1)
-    return {"loss": loss / n, "accuracy": correct / n}
-
-
-def eval_subset(n, seed, size=TRAIN_EVAL_SIZE):
-    """Indices of the fixed training subset whose metrics stand for the training set."""
-    if n <= size:
-        return np.arange(n)
-    return np.sort(np.random.default_rng([seed, 2**31]).choice(n, size, replace=False))
-
-
-@contextlib.contextmanager
-def graceful_interrupt():
-    """Turn the first Ctrl-C into a flag (the loop stops after the current batch); a
-    second Ctrl-C interrupts at once. Yields a callable that says whether to stop."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    pressed = []
-
-    def handler(signum, frame):
-        if pressed:
-            raise KeyboardInterrupt
-        pressed.append(signum)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(pressed)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+# A network whose every output varies by less than this across the inputs answers the
+# same whatever the image: measured 0 to 2e-5 after a collapse, 0.016 and more at the
+# random start of a 784-30-10 network of any activation.
+COLLAPSED = 1e-3
 
 
 class Trainer:
     """Runs the epochs of one training run, writing checkpoints as it goes.
 
     weights_dir gets latest.npz after every epoch, best.npz whenever validation accuracy
-    improves, and metrics.jsonl, one JSON object per epoch. `state` (from a checkpoint's
-    metadata) continues an earlier run where it stopped.
+    improves, and metrics.jsonl, one JSON object per epoch (runs.py says how a run takes
+    over a folder). `state`, `velocity` and `source` (from runs.resume) continue an
+    earlier run where it stopped.
     """
 
     def __init__(self, net, config, train, validation=None, weights_dir=None,
-                 state=None, velocity=None):
+                 state=None, velocity=None, source=None):
         config.check()
         self.net, self.config = net, config
         self.inputs, self.labels = train
+        check_data(net, train, validation, config)
         self.targets = one_hot(self.labels, net.sizes[-1], net.dtype)
         subset = eval_subset(len(self.inputs), config.seed)
         self.train_eval = (self.inputs[subset], self.labels[subset])
@@ -100,27 +52,33 @@ class Trainer:
         self.optimizer = SGD(config.lr, config.momentum, config.nesterov, config.l2,
                              config.max_norm)
         self.optimizer.velocity = velocity
-        state = state or {}
-        self.epoch = state.get("epoch", 0)          # epochs completed
-        self.batch = state.get("batch", 0)          # next batch of an interrupted epoch
-        self.rng_state = state.get("rng_state")
-        self.best = state.get("best_validation_accuracy")
-        self.best_epoch = state.get("best_epoch")
-        self.stale = state.get("stale_epochs", 0)  # epochs since the best one
+        if not isinstance(state, TrainState):
+            state = TrainState.from_dict(state or {})
+        self.epoch, self.batch = state.epoch, state.batch  # epochs done, next batch of the next
+        self.rng_state = state.rng_state
+        self.best, self.best_epoch = state.best_validation_accuracy, state.best_epoch
+        self.stale = state.stale_epochs                    # epochs since the best one
+        self.n_params = sum(W.size for W in net.weights)
+        self.blas_threads = state.blas_threads or blas.choose(self.n_params)
+        self.source = Path(source) if source else None
+        self.history, self.claimed = [], False  # claimed: this run's checkpoint is in the folder
 
     @property
     def n_batches(self):
         return math.ceil(len(self.inputs) / self.config.batch_size)
 
-    def run(self, on_batch=None, on_epoch=None):
+    def run(self, on_batch=None, on_epoch=None, on_note=None):
         """Train until config.epochs, early stopping or Ctrl-C; return a summary dict.
 
         on_batch(batch, n_batches, loss) is called about 100 times per epoch;
-        on_epoch(metrics) after each epoch. Raises TrainingDiverged on a NaN/inf loss.
-        """
-        if self.weights_dir:
-            self.weights_dir.mkdir(parents=True, exist_ok=True)
-        with np.errstate(all="ignore"), graceful_interrupt() as stop_requested:
+        on_epoch(metrics) after each epoch; on_note(sentence) with news about the folder.
+        Raises TrainingDiverged on a NaN/inf loss or a collapse, MnistnnError when the
+        folder cannot be written or another run holds it."""
+        note = on_note or (lambda message: None)
+        if blas.busy_note(self.blas_threads, self.n_params):
+            note(blas.busy_note(self.blas_threads, self.n_params))
+        with self._folder(note), blas.threads(self.blas_threads), np.errstate(all="ignore"), \
+                graceful_interrupt() as stop_requested:
             while self.epoch < self.config.epochs:
                 if not self._train_epoch(on_batch, stop_requested):
                     return self._summary("interrupted")
@@ -130,6 +88,31 @@ class Trainer:
                 if self.config.patience and self.stale >= self.config.patience:
                     return self._summary("early-stopped")
         return self._summary("finished")
+
+    @contextlib.contextmanager
+    def _folder(self, note):
+        """Hold weights_dir for the run: created, locked, writable, its history read."""
+        folder = self.weights_dir
+        if not folder:
+            yield
+            return
+        created = not folder.exists()
+        runs.check_writable(folder)
+        try:
+            with runs.lock(folder):
+                self.claimed = bool(self.source) and self.source.parent.resolve() == \
+                    folder.resolve()                      # a run continued in its own folder
+                if self.source:
+                    self.history = runs.read_history(self.source.parent, self.epoch, note)
+                earlier = [] if self.claimed else runs.earlier_run(folder)
+                if earlier:
+                    note(f"{folder}/ holds an earlier run ({', '.join(earlier)}); this run "
+                         f"replaces it once it has its first checkpoint")
+                yield
+        finally:
+            if created and not self.claimed:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()                         # only if nothing was written
 
     def _train_epoch(self, on_batch, stop_requested):
         """One pass over the shuffled training set; False if Ctrl-C stopped it."""
@@ -167,6 +150,7 @@ class Trainer:
         started = time.perf_counter()
         train = evaluate(self.net, *self.train_eval)
         self._check_finite(train["loss"], "the end of the epoch")
+        self._check_collapse(train)
         val = evaluate(self.net, *self.validation) if self.validation else None
         self.epoch += 1
         metrics = {"epoch": self.epoch, "train_loss": train["loss"],
@@ -181,12 +165,12 @@ class Trainer:
         else:
             self.stale += 1
         self.metrics = metrics
+        self.history.append(metrics)
         self._save("latest.npz")
         if improved:
             self._save("best.npz")
         if self.weights_dir:
-            with open(self.weights_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(metrics) + "\n")
+            runs.write_history(self.weights_dir, self.history)
         return metrics
 
     def _distort(self, x, rng, distortion):
@@ -199,31 +183,59 @@ class Trainer:
         return x
 
     def _check_finite(self, loss, where):
-        if not math.isfinite(loss) or not all(np.isfinite(W).all() for W in self.net.weights[-1:]):
-            last = self.weights_dir / "latest.npz" if self.weights_dir else None
-            kept = (f" The last good checkpoint is {last} (epoch {self.epoch})."
-                    if last and last.exists() else "")
-            raise TrainingDiverged(
-                f"training diverged at epoch {self.epoch + 1}, {where}: the loss became "
-                f"{loss}. The learning rate ({self.config.lr:g}) is probably too high; "
-                f"try a smaller --lr.{kept}")
+        if math.isfinite(loss) and all(np.isfinite(W).all() for W in self.net.weights[-1:]):
+            return
+        what = f"the loss became {loss}" if not math.isfinite(loss) else \
+            "the weights became NaN or infinite"
+        raise TrainingDiverged(
+            f"training diverged at epoch {self.epoch + 1}, {where}: {what}. The learning "
+            f"rate ({self.config.lr:g}) is probably too high; try a smaller --lr.{self._kept()}")
+
+    def _check_collapse(self, train):
+        """A network that answers the same whatever the input has collapsed, even with a
+        finite loss (dead ReLUs, saturated sigmoids): stop rather than train on."""
+        if train["accuracy"] >= 2 / self.net.sizes[-1] or train["spread"] >= COLLAPSED:
+            return
+        blame = "learning rate ({:g}) is probably too high".format(self.config.lr)
+        if self.config.l2:
+            blame += f", or the weight decay ({self.config.l2:g}) too strong"
+        raise TrainingDiverged(
+            f"training collapsed in epoch {self.epoch + 1}: the network gives the same "
+            f"answer whatever the image (training accuracy {train['accuracy']:.1%}, chance "
+            f"level, at a finite loss of {train['loss']:.4g}). The {blame}; try a smaller "
+            f"--lr.{self._kept()}")
+
+    def _kept(self):
+        """What the folder holds after a failure, as a sentence to append."""
+        if not self.weights_dir:
+            return ""
+        if self.claimed:
+            return (f" The last good checkpoint is {self.weights_dir / 'latest.npz'} "
+                    f"(epoch {self.epoch}).")
+        return f" Nothing was saved: {self.weights_dir}/ is as it was."
 
     def _save(self, name, interrupted=False):
         if not self.weights_dir:
             return
         state = {"epoch": self.epoch, "batch": self.batch, "rng_state": self.rng_state,
                  "best_validation_accuracy": self.best, "best_epoch": self.best_epoch,
-                 "stale_epochs": self.stale}
+                 "stale_epochs": self.stale, "blas_threads": self.blas_threads}
         meta = {"config": self.config.to_dict(), "state": state, "interrupted": interrupted,
                 "metrics": getattr(self, "metrics", None)}
         # Only latest.npz, the point to resume from, carries the momentum state; best.npz
         # is the model to use and stays half the size.
         velocity = self.optimizer.velocity if name == "latest.npz" else None
         checkpoint.save(self.weights_dir / name, self.net, meta, velocity)
+        if not self.claimed:    # the run's first checkpoint: now it replaces the earlier run
+            runs.remove_earlier_run(self.weights_dir, keep={name})
+            if self.history:
+                runs.write_history(self.weights_dir, self.history)
+            self.claimed = True
 
     def _summary(self, status):
+        """How the run ended; "latest" and "best" name this run's checkpoints, if any."""
         paths = {}
-        if self.weights_dir:
+        if self.weights_dir and self.claimed:
             paths = {name: str(self.weights_dir / f"{name}.npz") for name in ("latest", "best")
                      if (self.weights_dir / f"{name}.npz").exists()}
         return {"status": status, "epoch": self.epoch, "batch": self.batch,

@@ -1,18 +1,46 @@
-"""Shared fixtures: real MNIST by path, a loopback HTTP mirror with faults, tiny datasets."""
+"""Shared fixtures: real MNIST by path, a loopback HTTP mirror with faults, tiny datasets,
+and `invoke`, the one way tests run the CLI in-process."""
 import http.server
+import inspect
 import os
 import shutil
 import socket
+import subprocess
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from mnistnn.data import FILES
 from mnistnn.idx import write_idx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli_runner():
+    """A CliRunner whose result.stdout and result.stderr are apart on every click version:
+    click < 8.2 mixes stderr into stdout unless given mix_stderr=False, and 8.2 dropped
+    that argument (it always keeps them apart; result.output is then both, interleaved)."""
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+        return CliRunner(mix_stderr=False)
+    return CliRunner()
+
+
+def invoke(*args, command=None, **kwargs):
+    """Run `mnistnn ARGS...` (or another click command) in-process; return the result.
+
+    CliRunner keeps an exception in result.exception and prints no traceback, so an
+    output check can never see one: an exception other than the SystemExit of a normal
+    exit is raised here instead, with its traceback, and fails the test. Check
+    result.exit_code, result.stdout (results) and result.stderr (notes and errors)."""
+    from mnistnn.cli import main
+
+    result = cli_runner().invoke(command or main, [str(a) for a in args], **kwargs)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception.with_traceback(result.exc_info[2])
+    return result
 
 
 def real_mnist_dir():
@@ -27,6 +55,28 @@ def mnist_dir():
     path = real_mnist_dir()
     if not all((path / name).is_file() for name, _ in FILES.values()):
         message = f"the real MNIST files are not in {path} (set MNISTNN_TEST_MNIST)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def real_fashion_dir():
+    """Where the real Fashion-MNIST files are: $MNISTNN_TEST_FASHION, else
+    ../shared/fashion-mnist."""
+    return Path(os.environ.get("MNISTNN_TEST_FASHION") or
+                ROOT.parent / "shared" / "fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def fashion_dir():
+    """The folder holding the four real Fashion-MNIST .gz files; like mnist_dir, a missing
+    data set fails the test under CI=true."""
+    from mnistnn.datasets import DATASETS
+
+    path = real_fashion_dir()
+    if not all((path / name).is_file() for name, _ in DATASETS["fashion-mnist"].files.values()):
+        message = f"the real Fashion-MNIST files are not in {path} (set MNISTNN_TEST_FASHION)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
@@ -67,7 +117,10 @@ class Mirror(http.server.ThreadingHTTPServer):
     """Serves a folder on 127.0.0.1 with switches to inject faults:
 
     missing: file names answered with 404;   flip: names served with one byte flipped;
-    truncate: names cut to half;             hang: accept connections, never answer.
+    truncate: names cut to half;             hang: accept connections, never answer;
+    cut: names whose connection closes halfway (the full length announced);
+    status: answer every request with this HTTP error code;
+    pace: (nbytes, seconds): send the body nbytes at a time, pausing between (a trickle).
     """
     daemon_threads = True
 
@@ -75,9 +128,12 @@ class Mirror(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), MirrorHandler)
         self.folder = Path(folder)
         self.missing, self.flip, self.truncate = set(), set(), set()
-        self.hang = False
+        self.hang, self.status, self.pace, self.cut = False, None, None, set()
         self.requests = []
         self.stopping = threading.Event()
+
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up mid-body (a timeout test) is not news
 
     @property
     def url(self):
@@ -93,8 +149,8 @@ class MirrorHandler(http.server.BaseHTTPRequestHandler):
             server.stopping.wait(30)
             return
         path = server.folder / name
-        if name in server.missing or not path.is_file():
-            self.send_error(404)
+        if name in server.missing or not path.is_file() or server.status:
+            self.send_error(server.status or 404)
             return
         body = bytearray(path.read_bytes())
         if name in server.flip:
@@ -104,7 +160,12 @@ class MirrorHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(bytes(body))
+        step, pause = server.pace or (max(len(body), 1), 0)
+        end = len(body) // 2 if name in server.cut else len(body)
+        for start in range(0, end, step):
+            if start and server.stopping.wait(pause):
+                return
+            self.wfile.write(bytes(body[start:min(start + step, end)]))
 
     def log_message(self, *args):
         pass
@@ -117,7 +178,7 @@ def serve():
 
     def start(folder):
         server = Mirror(folder)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         return server
 
@@ -135,3 +196,35 @@ def dead_url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/"
+
+
+def _writable(folder):
+    try:
+        (folder / ".probe").touch()
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+@pytest.fixture
+def read_only():
+    """read_only(folder): make an existing folder unwritable until the test ends. chmod
+    does not stop root (CI runs as root), so the immutable attribute (chattr +i) is used
+    where chmod is not enough; the test is skipped if neither works here."""
+    folders = []
+
+    def make(folder):
+        folders.append(folder)
+        folder.chmod(0o555)
+        if _writable(folder) and shutil.which("chattr"):
+            subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+        if _writable(folder):
+            pytest.skip("cannot make a folder read-only here (chmod and chattr +i)")
+        return folder
+
+    yield make
+    for folder in folders:
+        if shutil.which("chattr"):
+            subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+        folder.chmod(0o755)

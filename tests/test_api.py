@@ -31,3 +31,19 @@ def test_the_readme_python_example_runs(mnist_data, tmp_path):
     accuracy = [float(line) for line in done.stdout.splitlines() if re.fullmatch(r"0\.\d+", line)]
     assert len(accuracy) == 1 and accuracy[0] > 0.94   # print(net.accuracy(...)): about 0.95
     assert (tmp_path / "mine.npz").exists()
+
+
+CORE = ("network", "idx", "data", "checkpoint", "npz", "config", "form", "augment", "train",
+        "runs", "evaluation", "blas", "imagining", "report", "recipes", "errors", "files",
+        "segment", "reject")
+
+
+def test_the_core_imports_no_click_tqdm_or_pillow():
+    """The README's promise: the core is numpy and the standard library."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n" + "".join(f"import mnistnn.{m}\n" for m in CORE)
+            + "print(sorted(m for m in ('click', 'tqdm', 'PIL') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr

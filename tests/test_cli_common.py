@@ -1,8 +1,7 @@
 """The option types shared by the commands."""
 import click
 import pytest
-from click.testing import CliRunner
-
+from conftest import invoke
 from mnistnn.cli_common import Real
 
 
@@ -14,15 +13,15 @@ def command(x):
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300", "0", "-1", "10.5", "fast"])
 def test_real_refuses_what_is_not_a_finite_number_in_range(value):
-    result = CliRunner().invoke(command, ["--x", value])
+    result = invoke("--x", value, command=command)
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
-    assert "--x" in result.output
+    assert "--x" in result.stderr
 
 
 @pytest.mark.parametrize("value, expected", [("0.5", 0.5), ("10", 10.0), ("1e-3", 0.001)])
 def test_real_accepts_finite_numbers_in_range(value, expected):
-    result = CliRunner().invoke(command, ["--x", value])
-    assert result.exception is None and result.output.strip() == repr(expected)
+    result = invoke("--x", value, command=command)
+    assert result.exception is None and result.stdout.strip() == repr(expected)
 
 
 def test_real_describes_its_range():

@@ -7,9 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from mnistnn.cli import main
+from conftest import invoke
 
 pytestmark = pytest.mark.mnist
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,15 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def trained(mnist_data, tmp_path_factory):
     """The classic network after one epoch on the real training set."""
     weights = tmp_path_factory.mktemp("weights")
-    result = CliRunner().invoke(main, ["train", "--epochs", "1", "--data-dir", str(mnist_data),
-                                       "--weights-dir", str(weights), "--no-download"])
+    result = invoke("train", "--epochs", 1, "--data-dir", mnist_data, "--weights-dir", weights,
+                    "--no-download")
     assert result.exit_code == 0, result.output
     return weights
 
 
 def test_one_epoch_passes_the_90_percent_gate(trained, mnist_data):
-    result = CliRunner().invoke(main, ["test", "--weights-dir", str(trained), "--data-dir",
-                                       str(mnist_data), "--min-accuracy", "0.90"])
+    result = invoke("test", "--weights-dir", trained, "--data-dir", mnist_data,
+                    "--min-accuracy", "0.90")
     assert result.exit_code == 0, result.output
     assert f"Using {trained / 'best.npz'}" in result.stderr
     accuracy = float(re.search(r"Test accuracy: ([\d.]+)%", result.stdout).group(1))
@@ -36,8 +34,8 @@ def test_one_epoch_passes_the_90_percent_gate(trained, mnist_data):
 
 
 def test_json_report(trained, mnist_data):
-    result = CliRunner().invoke(main, ["test", "--weights-dir", str(trained), "--data-dir",
-                                       str(mnist_data), "--json", "--min-accuracy", "90"])
+    result = invoke("test", "--weights-dir", trained, "--data-dir", mnist_data, "--json",
+                    "--min-accuracy", "90")
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["total"] == 10000 and report["passed"] is True
@@ -50,8 +48,8 @@ def test_json_report(trained, mnist_data):
 
 
 def test_gate_fails_with_one_line_reason(trained, mnist_data):
-    result = CliRunner().invoke(main, ["test", "--weights-dir", str(trained), "--data-dir",
-                                       str(mnist_data), "--json", "--min-accuracy", "0.999"])
+    result = invoke("test", "--weights-dir", trained, "--data-dir", mnist_data, "--json",
+                    "--min-accuracy", "0.999")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["passed"] is False
     assert re.fullmatch(r"Error: test accuracy [\d.]+% is below the required 99.90%",
@@ -59,8 +57,7 @@ def test_gate_fails_with_one_line_reason(trained, mnist_data):
 
 
 def test_min_accuracy_out_of_range_is_a_usage_error(trained):
-    result = CliRunner().invoke(main, ["test", "--weights-dir", str(trained),
-                                       "--min-accuracy", "120"])
+    result = invoke("test", "--weights-dir", trained, "--min-accuracy", "120")
     assert result.exit_code == 2
 
 
@@ -89,9 +86,8 @@ def test_the_readme_ci_script(serve, mnist_dir, tmp_path, threshold, status):
 def test_train_downloads_missing_mnist_with_a_note(serve, mnist_dir, tmp_path, monkeypatch):
     mirror = serve(mnist_dir)
     monkeypatch.setenv("MNISTNN_MIRRORS", mirror.url)
-    result = CliRunner().invoke(main, ["train", "--epochs", "1", "--data-dir",
-                                       str(tmp_path / "data"), "--weights-dir",
-                                       str(tmp_path / "w"), "--json"])
+    result = invoke("train", "--epochs", 1, "--data-dir", tmp_path / "data",
+                    "--weights-dir", tmp_path / "w", "--json")
     assert result.exit_code == 0, result.output
     assert "MNIST is not in" in result.stderr and "downloading it" in result.stderr
     assert len(mirror.requests) == 4

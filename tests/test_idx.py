@@ -96,5 +96,5 @@ def test_mnist_shape_checks():
         check_images(np.zeros((3, 27, 28), np.uint8))
     with pytest.raises(IDXError, match="28x28"):
         check_images(np.zeros((3, 28, 28), np.float32))
-    with pytest.raises(IDXError, match="digits 0-9, found 12"):
+    with pytest.raises(IDXError, match="labels must be 0-9, found 12"):
         check_labels(np.array([1, 12], np.uint8))

@@ -5,14 +5,12 @@ import os
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from mnistnn import checkpoint, data
-from mnistnn import imagine as imagining
-from mnistnn.cli import main
-from mnistnn.imagine import (FRAME, backproject, gaussian_blur, imagine, imagine_many,
-                             project_ink, self_check)
+from conftest import invoke
+from mnistnn import checkpoint, cli_imagine, data, imagining, pictures
+from mnistnn.augment import blur as gaussian_blur
+from mnistnn.imagining import FRAME, backproject, imagine, imagine_many, project_ink, self_check
 from mnistnn.network import Network
 from mnistnn.train import TrainConfig, Trainer
 
@@ -97,7 +95,9 @@ def test_pictures_look_like_mnist_black_background_limited_ink(imagined):
 @pytest.mark.mnist
 def test_deterministic_for_a_seed_and_the_seed_matters(first, imagined):
     again = imagine(first, 3, steps=200, seed=0)
-    np.testing.assert_allclose(again, imagined[3], atol=1e-3)  # one digit == in a batch
+    # One digit alone draws what it draws in a batch, up to the rounding of matrix products
+    # of another shape (200 steps amplify it: 0.004 with numpy 1.22 on two BLAS threads).
+    np.testing.assert_allclose(again, imagined[3], atol=0.01)
     assert np.array_equal(imagine(first, 3, steps=20, seed=5),
                           imagine(first, 3, steps=20, seed=5))
     assert not np.allclose(imagine(first, 3, steps=20, seed=5),
@@ -145,16 +145,20 @@ def test_gradient_of_jittered_copies_is_the_mean_of_shifted_gradients():
 
 
 def test_gaussian_blur_matches_a_direct_2d_convolution():
+    """The one blur (augment.blur, used by imagine and the elastic distortion): a 2-D
+    Gaussian of width sigma, zero beyond the border, the kernel summing to 1."""
     x = np.random.default_rng(0).random((2, 28, 28))
-    sigma, r = 0.8, 2
+    sigma, r = 0.8, 27                          # every pixel reaches every other one
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k2 = np.outer(k, k) / np.outer(k, k).sum()
+    k /= k[np.abs(np.arange(-r, r + 1)) <= 4].sum()   # sums to 1 within 4 sigma (rounded up)
+    k2 = np.outer(k, k)
     padded = np.pad(x, ((0, 0), (r, r), (r, r)))
     expected = np.zeros_like(x)
     for i in range(28):
         for j in range(28):
             expected[:, i, j] = (padded[:, i:i + 2 * r + 1, j:j + 2 * r + 1] * k2).sum((1, 2))
     np.testing.assert_allclose(gaussian_blur(x, sigma), expected, rtol=1e-12)
+    assert imagining.gaussian_blur is gaussian_blur
 
 
 def test_project_ink_keeps_the_budget_and_leaves_a_frugal_image_alone():
@@ -218,7 +222,7 @@ def test_bad_requests_are_value_errors_with_a_sentence():
 # -- the command, in-process -------------------------------------------------------------
 
 def run(*args):
-    return CliRunner().invoke(main, ["imagine", *map(str, args)])
+    return invoke("imagine", *args)
 
 
 def run_in(folder, monkeypatch, *args):
@@ -310,20 +314,36 @@ def test_heat_colormap_and_backproject(weights, tmp_path):
 def test_usage_errors_exit_2(args, tmp_path):
     result = run(*args, "--weights", tmp_path / "unused.npz")
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
     if args and args[0] in ("10", "x", "3.5"):
         assert "give 0 to 9, or 'all'" in result.stderr
 
 
-@pytest.mark.mnist
-def test_unwritable_output_is_one_sentence_exit_1(weights, tmp_path, monkeypatch):
-    for out, words in [(tmp_path / "no" / "such" / "x.png", "does not exist"),
-                       (tmp_path, "it is a folder")]:
-        result = run("3", "--weights", weights, "-o", out)
-        assert result.exit_code == 1
-        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-        assert result.stderr.startswith(f"Error: cannot write {out}:") and words in result.stderr
+@pytest.mark.parametrize("out, words", [
+    ("no/such/x.png", "cannot write {out}: the folder {parent} does not exist"),
+    (".", "{out} is a folder; give a file name such as {out}/picture.png"),
+    ("three.jpg", "{out} does not end in .png: it is written as PNG"),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_the_work(out, words, tmp_path):
+    out = tmp_path / out
+    result = run("3", "--weights", tmp_path / "never-read.npz", "-o", out)
+    assert result.exit_code == 2
+    assert "Invalid value for" in result.stderr and "-o/--output" in result.stderr
+    assert words.format(out=out, parent=out.parent) in result.stderr
+    assert "never-read.npz" not in result.stderr          # refused before loading anything
+    assert not out.is_file()
 
+
+def test_a_read_only_folder_is_refused_before_the_work(tmp_path, read_only):
+    (tmp_path / "ro").mkdir()
+    folder = read_only(tmp_path / "ro")
+    result = run("3", "--weights", tmp_path / "never-read.npz", "-o", folder / "x.png")
+    assert result.exit_code == 2
+    assert f"cannot write x.png into {folder}/: " in result.stderr
+
+
+@pytest.mark.mnist
+def test_a_write_that_fails_after_the_work_is_one_sentence_exit_1(weights, tmp_path,
+                                                                  monkeypatch):
     def refuse(image, path):
         raise PermissionError(13, "Permission denied", str(path))
 
@@ -334,38 +354,41 @@ def test_unwritable_output_is_one_sentence_exit_1(weights, tmp_path, monkeypatch
                                               f"Permission denied")
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes anywhere")
-def test_read_only_folder(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        result = run("3", "--weights", tmp_path / "w.npz", "-o", folder / "x.png")
-    finally:
-        folder.chmod(0o700)
-    assert result.exit_code == 1 and "no permission to write" in result.stderr
-
-
 def test_bad_networks_are_one_sentence_exit_1(tmp_path):
     result = run("3", "--weights", tmp_path / "missing.npz", "-o", tmp_path / "x.png")
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {tmp_path / 'missing.npz'}: no such checkpoint")
     small = tmp_path / "small.npz"
     checkpoint.save(small, Network([100, 10], "relu", "log-likelihood"))
     result = run("3", "--weights", small, "-o", tmp_path / "x.png")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1].startswith(f"Error: {small}: imagine needs a network "
-                                                     f"with 784 inputs")
+    assert result.stderr.splitlines()[-1] == (f"Error: {small}: a network for 100 inputs and 10 "
+                                              f"classes, but the data set has 784 inputs and "
+                                              f"10 classes")
     assert not (tmp_path / "x.png").exists()
 
 
 def test_help_has_an_example():
-    result = CliRunner().invoke(main, ["imagine", "--help"])
+    result = run("--help")
     assert result.exit_code == 0
-    assert "mnistnn imagine 3 -o three.png" in result.output and "--colormap" in result.output
+    assert "mnistnn imagine 3 -o three.png" in result.stdout and "--colormap" in result.stdout
 
 
-def test_an_output_name_that_is_not_png_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(main, ["imagine", "3", "-o", str(tmp_path / "three.jpg")])
-    assert result.exit_code == 2
-    assert "does not end in .png" in result.output
-    assert not (tmp_path / "three.jpg").exists()
+def test_the_cli_choices_match_the_library():
+    assert cli_imagine.METHODS == imagining.METHODS
+    assert cli_imagine.COLORMAPS == pictures.COLORMAPS
+
+
+def test_mnistnn_imagine_is_the_function_before_and_after_the_module_is_imported():
+    import mnistnn
+
+    first = mnistnn.imagine
+    import mnistnn.imagining  # noqa: F401  (importing the submodule must not shadow it)
+    assert mnistnn.imagine is first is imagining.imagine and callable(first)
+
+
+@pytest.mark.parametrize("digit", ["\u00b2", "\u2460", "\u0663", "\uff13", "03", "3 3", "+3"])
+def test_a_character_that_only_looks_like_a_digit_is_a_usage_error(digit, tmp_path):
+    """Issue 13, D14: str.isdigit() accepts superscripts and circled digits, int() not."""
+    result = run(digit, "--weights", tmp_path / "unused.npz", "-o", tmp_path / "x.png")
+    assert result.exit_code == 2 and "give 0 to 9, or 'all'" in result.stderr

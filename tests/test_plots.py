@@ -4,11 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
+from conftest import invoke
 from mnistnn import plots
-from mnistnn.cli import main
 
 TRAINING_SIZE, CONFUSION_SIZE = (920, 340), (512, 508)
 
@@ -80,15 +79,14 @@ def test_the_errors_montage_shows_the_stated_count(wrong, limit, shown):
 
 
 def test_train_draws_training_png_and_test_draws_errors_and_confusion(tiny_mnist, tmp_path):
-    runner, common = CliRunner(), ["--data-dir", str(tiny_mnist), "--no-download"]
+    common = ["--data-dir", tiny_mnist, "--no-download"]
     weights = tmp_path / "weights"
-    result = runner.invoke(main, ["train", "--epochs", 2, "--lr", 0.05, "--validation-size", 100,
-                                  "--weights-dir", str(weights), "-q", *common])
+    result = invoke("train", "--epochs", 2, "--lr", 0.05, "--validation-size", 100,
+                    "--weights-dir", weights, "-q", *common)
     assert result.exit_code == 0, result.output
     assert open_png(weights / "training.png").size == TRAINING_SIZE
-    result = runner.invoke(main, ["test", "--weights-dir", str(weights), "--json",
-                                  "--errors", str(tmp_path / "errors.png"),
-                                  "--confusion", str(tmp_path / "confusion.png"), *common])
+    result = invoke("test", "--weights-dir", weights, "--json", "--errors", tmp_path / "errors.png",
+                    "--confusion", tmp_path / "confusion.png", *common)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert open_png(tmp_path / "confusion.png").size == CONFUSION_SIZE

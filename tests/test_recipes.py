@@ -4,19 +4,15 @@ import dataclasses
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-
+from conftest import invoke
 from mnistnn import checkpoint, recipes
-from mnistnn.cli import main
 from mnistnn.network import Network, one_hot
 from mnistnn.train import TrainConfig, Trainer, eval_subset, evaluate
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 
 
-def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    return result
+run = invoke
 
 
 def saved_config(folder):
@@ -29,6 +25,18 @@ def test_every_recipe_is_a_valid_training_config(name):
     assert set(settings) <= FIELDS
     TrainConfig(**settings).check()
     assert recipes.MEASURED[name]
+
+
+def test_best_is_wide_with_distortions_and_the_settings_it_was_measured_with():
+    best, wide = recipes.RECIPES["best"]["settings"], recipes.RECIPES["wide"]["settings"]
+    assert TrainConfig(**best) == TrainConfig(
+        sizes=(784, 800, 800, 10), activation="relu", cost="log-likelihood", epochs=100,
+        lr=0.1, batch_size=128, momentum=0.9, nesterov=True, dropout=0.1,
+        schedule="cosine", validation_size=0, rotate=10.0, scale=0.1, shear=0.1, shift=1.0,
+        elastic=34.0, elastic_sigma=5.0)
+    assert {k for k in best if best[k] != wide.get(k)} == {
+        "epochs", "dropout", "input_dropout", "rotate", "scale", "shear", "shift", "elastic",
+        "elastic_sigma"}
 
 
 def test_the_recipe_overrides_defaults_and_explicit_options_override_the_recipe():
@@ -61,11 +69,11 @@ def test_cli_recipe_cannot_be_combined_with_resume(tiny_mnist, tmp_path):
                "--weights-dir", tmp_path, "--no-download", "-q").exit_code == 0
     result = run("train", "--resume", tmp_path / "latest.npz", "--recipe", "wide",
                  "--epochs", 1, "--data-dir", tiny_mnist, "--no-download", "-q")
-    assert result.exit_code == 2 and "--recipe starts a new run" in result.output
+    assert result.exit_code == 2 and "--recipe starts a new run" in result.stderr
 
 
 def test_help_lists_every_recipe_with_its_measurement():
-    text = run("train", "--help").output
+    text = run("train", "--help").stdout
     for name in recipes.RECIPES:
         assert f"  {name} " in text
     assert text.count("Measured:") == len(recipes.RECIPES)
@@ -74,12 +82,21 @@ def test_help_lists_every_recipe_with_its_measurement():
 # -- dropout ------------------------------------------------------------------------------
 
 def test_dropout_is_off_in_evaluation():
-    net = Network([784, 50, 10], "relu", "log-likelihood", seed=1)
-    x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
-    acts, masks = net.forward(x)
-    assert all(m is None for m in masks)
-    np.testing.assert_array_equal(net.feedforward(x), net.feedforward(x))
-    np.testing.assert_array_equal(net.feedforward(x), acts[-1])
+    """After training with dropout, predictions and evaluation use every unit, unscaled:
+    they equal the layers' formula worked out by hand, and do not vary from call to call."""
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((200, 784), dtype=np.float32), rng.integers(0, 10, 200)
+    config = TrainConfig(sizes=(784, 50, 10), activation="relu", cost="log-likelihood",
+                         dropout=0.5, input_dropout=0.2, lr=0.05, batch_size=20, epochs=1)
+    net = Network(config.sizes, "relu", "log-likelihood", seed=1)
+    Trainer(net, config, (x, labels)).run()
+    (W0, W1), (b0, b1) = net.weights, net.biases
+    z = np.maximum(x @ W0.T + b0, 0) @ W1.T + b1                     # (200, 10), no masks
+    by_hand = np.exp(z - z.max(axis=1, keepdims=True))
+    by_hand /= by_hand.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(net.feedforward(x), by_hand, rtol=1e-4, atol=1e-6)
+    assert evaluate(net, x, labels) == evaluate(net, x, labels)
+    assert evaluate(net, x, labels)["accuracy"] == np.mean(by_hand.argmax(axis=1) == labels)
 
 
 def test_inverted_dropout_keeps_the_expected_activation():

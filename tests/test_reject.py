@@ -1,15 +1,15 @@
-""""Not a digit": the detector that ships, how checkpoints carry it, fitting one, and what
-`classify` answers, on real PNG bytes of printed letters, shapes and real digits."""
+""""Not a digit": the detector that ships (one file for every MNIST classifier), data sets
+without one, fitting one, and what `classify` answers, on real PNG bytes of printed
+letters, shapes and real digits."""
 import json
 import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
+from conftest import invoke
 from mnistnn import checkpoint, imaging, reading, reject
-from mnistnn.cli import main
 from mnistnn.network import Network
 from nondigit_images import glyph, nondigits, polygon_shape
 from test_imaging import encode, random_drawing
@@ -38,68 +38,61 @@ def star_and_letter(tmp_path_factory):
     return folder
 
 
-def runner():
-    """A CliRunner keeping stderr apart (click < 8.2 mixes it into output by default)."""
-    try:
-        return CliRunner(mix_stderr=False)
-    except TypeError:          # click >= 8.2: always apart, and no such argument
-        return CliRunner()
-
-
 def run(*args, input=None):
-    return runner().invoke(main, [*map(str, args)], input=input)
+    return invoke(*args, input=input)
 
 
-def test_the_shipped_model_carries_a_detector(shipped):
-    model = reject.of(shipped)
-    assert model is not None and shipped.meta["reject"]["method"] == reject.METHOD
-    assert model.net.sizes == list(reject.SIZES)
+def test_one_detector_serves_every_mnist_classifier(shipped, tmp_path):
+    detector = reject.for_network(shipped)
+    assert detector is not None and detector.dataset == "mnist"
+    assert detector.net.sizes[0] == 784 and detector.net.sizes[-1] == 2
     assert reading.can_reject(shipped)
+    checkpoint.save(tmp_path / "mine.npz", Network([784, 10, 10], seed=1), {"config": {}})
+    assert reject.for_network(checkpoint.load(tmp_path / "mine.npz")) is detector
+
+
+def test_other_data_sets_have_no_detector(tmp_path):
+    checkpoint.save(tmp_path / "clothes.npz", Network([784, 10, 10], seed=1),
+                    {"dataset": "fashion-mnist"})
+    clothes = checkpoint.load(tmp_path / "clothes.npz")
+    assert reject.dataset_of(clothes) == "fashion-mnist"
+    assert reject.for_network(clothes) is None and not reading.can_reject(clothes)
+    assert "no \"not a digit\" detector for fashion-mnist" in reading.rejection_note(clothes)
+    answer, _ = reading.read_digit(clothes, random_drawing(3, np.random.default_rng(1)))
+    assert answer["digit"] is not None
 
 
 def test_non_digits_are_rejected_and_digits_kept(shipped):
-    model = reject.of(shipped)
+    detector = reject.for_network(shipped)
     non = np.stack([imaging.load_digit(b) for b, _ in nondigits("dev", 60, seed=5)])
     rng = np.random.default_rng(9)
     real = np.stack([imaging.load_digit(random_drawing(d, rng)) for d in np.arange(60) % 10])
-    print(f"\nrejected: {1 - model.accepts(shipped, non).mean():.0%} of 60 non-digits, "
-          f"{1 - model.accepts(shipped, real).mean():.0%} of 60 drawn digits")
-    assert model.accepts(shipped, non).mean() <= 0.25
-    assert model.accepts(shipped, real).mean() >= 0.95
+    print(f"\nrejected: {1 - detector.accepts(non).mean():.0%} of 60 non-digits, "
+          f"{1 - detector.accepts(real).mean():.0%} of 60 drawn digits")
+    assert detector.accepts(non).mean() <= 0.25
+    assert detector.accepts(real).mean() >= 0.95
 
 
 def test_mnist_test_digits_are_kept(mnist_dir, shipped):
     from mnistnn.idx import read_idx
 
     images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")[:2000]
-    kept = reject.of(shipped).accepts(shipped, images.reshape(-1, 784).astype(np.float32) / 255)
+    kept = reject.for_network(shipped).accepts(images.reshape(-1, 784).astype(np.float32) / 255)
     assert kept.mean() >= 0.99
 
 
-def test_a_checkpoint_without_a_detector_has_none(tmp_path):
-    net = Network([784, 10, 10], seed=1)
-    checkpoint.save(tmp_path / "plain.npz", net)
-    plain = checkpoint.load(tmp_path / "plain.npz")
-    assert reject.of(plain) is None and plain.extras == {}
-    answer, _ = reading.read_digit(plain, random_drawing(3, np.random.default_rng(1)))
-    assert answer["digit"] is not None
-
-
-def test_extras_round_trip_and_are_checked(tmp_path, shipped):
-    arrays, meta = reject.of(shipped).arrays()
-    net = Network([784, 10, 10], seed=1)
-    checkpoint.save(tmp_path / "with.npz", net, {"reject": meta}, extras=arrays)
-    loaded = checkpoint.load(tmp_path / "with.npz")
-    assert set(loaded.extras) == set(arrays)
-    assert all(np.array_equal(loaded.extras[k], arrays[k]) for k in arrays)
-    assert reject.of(loaded).threshold == pytest.approx(meta["threshold"])
-    broken = dict(arrays, reject_W0=np.full_like(arrays["reject_W0"], np.nan))
-    checkpoint.save(tmp_path / "nan.npz", net, {"reject": meta}, extras=broken)
-    with pytest.raises(checkpoint.CheckpointError, match="reject_W0 holds NaN"):
-        checkpoint.load(tmp_path / "nan.npz")
-    wrong = dict(arrays, reject_W0=arrays["reject_W0"][:, :100])
-    checkpoint.save(tmp_path / "wrong.npz", net, {"reject": meta}, extras=wrong)
-    assert reject.of(checkpoint.load(tmp_path / "wrong.npz")) is None
+def test_a_detector_file_round_trips_and_is_checked(tmp_path, shipped):
+    detector = reject.for_network(shipped)
+    reject.save(tmp_path / "d.npz", detector)
+    loaded = reject.load(tmp_path / "d.npz")
+    assert loaded.threshold == pytest.approx(detector.threshold) and loaded.dataset == "mnist"
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.net.weights, detector.net.weights))
+    two = Network([784, 5, 2], seed=1)
+    checkpoint.save(tmp_path / "two.npz", two, {"detector": {"dataset": "mnist"}})
+    with pytest.raises(checkpoint.CheckpointError, match="not a digit detector"):
+        reject.load(tmp_path / "two.npz")
+    with pytest.raises(checkpoint.CheckpointError, match="10 classes"):
+        reject.load(checkpoint.SHIPPED)                  # a classifier, not a detector
 
 
 def test_fit_learns_to_tell_digits_from_textures():
@@ -110,9 +103,9 @@ def test_fit_learns_to_tell_digits_from_textures():
     noise = (rng.random((100, 784)) < 0.3).astype(np.float32)   # speckle: not digits
     detector = reject.fit(digits.reshape(600, 784)[:500], noise, digits.reshape(600, 784)[500:],
                           epochs=3)
-    assert detector.accepts(None, digits.reshape(600, 784)[500:]).mean() >= reject.KEEP - 0.01
+    assert detector.accepts(digits.reshape(600, 784)[500:]).mean() >= reject.KEEP - 0.01
     fresh = (rng.random((50, 784)) < 0.3).astype(np.float32)
-    assert detector.accepts(None, fresh).mean() <= 0.1
+    assert detector.accepts(fresh).mean() <= 0.1
 
 
 # -- the command line ---------------------------------------------------------------------------
@@ -120,7 +113,7 @@ def test_fit_learns_to_tell_digits_from_textures():
 def test_classify_says_not_a_digit(star_and_letter, tmp_path):
     weights_dir = tmp_path / "none"
     result = run("classify", star_and_letter, "--weights-dir", weights_dir)
-    assert result.exit_code == 0 and result.exception is None, result.output
+    assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 3 and all(NOT_A_DIGIT.match(line) for line in lines), lines
     as_json = run("classify", star_and_letter / "star.png", "--json", "--weights-dir", weights_dir)
@@ -132,28 +125,20 @@ def test_classify_says_not_a_digit(star_and_letter, tmp_path):
     assert set(json.loads(forced.stdout)) == {"path", "digit", "confidence", "probabilities"}
 
 
-def test_a_model_without_a_detector_says_so_and_answers_digits(star_and_letter, tmp_path):
+def test_your_own_model_says_not_a_digit_without_any_fitting(star_and_letter, tmp_path):
     checkpoint.save(tmp_path / "mine.npz", Network([784, 10, 10], seed=1))
     result = run("classify", star_and_letter / "star.png", "--weights", tmp_path / "mine.npz")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0 and "detector" not in result.stderr
+    assert NOT_A_DIGIT.match(result.stdout.strip()), result.stdout
+
+
+def test_a_fashion_model_says_it_has_no_detector(star_and_letter, tmp_path):
+    checkpoint.save(tmp_path / "clothes.npz", Network([784, 10, 10], seed=1),
+                    {"dataset": "fashion-mnist"})
+    result = run("classify", star_and_letter / "star.png", "--weights", tmp_path / "clothes.npz")
+    assert result.exit_code == 0, result.stderr
     assert re.match(r".+star\.png: \d \(\d+\.\d%\)$", result.stdout.strip())
-    assert 'carries no "not a digit" model' in result.stderr
-    assert "fit-reject" in result.stderr
-
-
-def test_fit_reject_copies_a_detector_into_a_checkpoint(tmp_path, shipped, star_and_letter):
-    path = tmp_path / "mine.npz"
-    net = Network([784, 10, 10], seed=1)
-    checkpoint.save(path, net, {"config": {"seed": 1}})
-    before = checkpoint.load(path)
-    result = run("fit-reject", path, "--copy-from", checkpoint.SHIPPED)
-    assert result.exit_code == 0 and result.exception is None, result.output
-    after = checkpoint.load(path)
-    assert all(np.array_equal(a, b) for a, b in zip(before.weights, after.weights))
-    assert after.meta["config"] == {"seed": 1} and reject.of(after) is not None
-    answer = run("classify", star_and_letter / "star.png", "--weights", path)
-    assert NOT_A_DIGIT.match(answer.stdout.strip()), answer.output
-    plain = tmp_path / "plain.npz"
-    checkpoint.save(plain, net)
-    refused = run("fit-reject", path, "--copy-from", plain)
-    assert refused.exit_code == 1 and 'carries no "not a digit" model' in refused.stderr
+    assert 'no "not a digit" detector for fashion-mnist' in result.stderr
+    quiet = run("classify", star_and_letter / "star.png", "--no-reject",
+                "--weights", tmp_path / "clothes.npz")
+    assert quiet.exit_code == 0 and "detector" not in quiet.stderr

@@ -1,4 +1,5 @@
 """`mnistnn train`: checkpoints, resume, Ctrl-C, divergence and bad options, on tiny data."""
+import dataclasses
 import json
 import os
 import signal
@@ -7,16 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import invoke
+from mnistnn import checkpoint, cli_train, config, network, train
+from mnistnn.config import TrainConfig
 
-from mnistnn import checkpoint, cli_train, network, train
-from mnistnn.cli import main
 
-
-def run(*args, **kw):
-    result = CliRunner().invoke(main, [str(a) for a in args], **kw)
-    assert "Traceback" not in result.output, result.output
-    return result
+run = invoke
 
 
 def train_tiny(data, weights, *args):
@@ -94,7 +91,7 @@ def test_resume_after_ctrl_c_mid_epoch_equals_straight_through(tiny_mnist, tmp_p
     real_run = train.Trainer.run
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(train.Trainer, "run",
-                   lambda self, on_batch=None, on_epoch=None: real_run(self, interrupt, on_epoch))
+                   lambda self, on_batch=None, **kw: real_run(self, interrupt, **kw))
         result = train_tiny(tiny_mnist, split, "--epochs", 3, *MOMENTUM, "--dropout", 0.2,
                             "--activation", "relu")
     assert result.exit_code == 130, result.output
@@ -125,6 +122,73 @@ def test_ctrl_c_in_a_real_process(tiny_mnist, tmp_path):
     assert saved.meta["interrupted"] is True
 
 
+def test_a_second_ctrl_c_stops_at_once(tiny_mnist, tmp_path, monkeypatch):
+    """The first Ctrl-C asks for a stop after the batch; a second one, before that stop
+    is done, interrupts at once: exit 130, one sentence, the last checkpoint intact."""
+    assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1, "-q").exit_code == 0
+    before, handler = (tmp_path / "latest.npz").read_bytes(), signal.getsignal(signal.SIGINT)
+
+    def press_twice(done, total, loss):
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    real_run = train.Trainer.run
+    monkeypatch.setattr(train.Trainer, "run",
+                        lambda self, on_batch=None, **kw: real_run(self, press_twice, **kw))
+    result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
+                        "--epochs", 1)
+    assert result.exit_code == 130 and isinstance(result.exception, SystemExit)
+    assert result.stderr.splitlines()[-1] == ("Interrupted: stopped at once. Files already "
+                                              "written are whole (every write is atomic).")
+    assert (tmp_path / "latest.npz").read_bytes() == before
+    assert signal.getsignal(signal.SIGINT) is handler           # restored
+
+
+def test_graceful_interrupt_turns_the_first_ctrl_c_into_a_flag():
+    handler = signal.getsignal(signal.SIGINT)   # SIG_IGN where CI runs in the background
+    with train.graceful_interrupt() as stop_requested:
+        assert not stop_requested()
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop_requested()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_nesterov_momentum_is_the_look_ahead_gradient():
+    """SGD stores the look-ahead point phi = theta + mu v (Bengio et al. 2013); on
+    f(p) = a p^2 / 2 it must follow classic Nesterov, which evaluates the gradient at
+    theta + mu v: v' = mu v - lr f'(theta + mu v), theta' = theta + v'."""
+    a, lr, mu = np.array([0.5, 3.0, 1.0]), 0.1, 0.9
+    theta, v = np.array([1.0, -2.0, 0.5]), np.zeros(3)
+    W, b = theta.copy()[None, :], np.zeros(1)            # SGD's parameters (phi)
+    net = type("Params", (), {"weights": [W], "biases": [b]})()
+    sgd = network.SGD(lr, momentum=mu, nesterov=True)
+    for _ in range(25):
+        v = mu * v - lr * a * (theta + mu * v)
+        theta = theta + v
+        sgd.apply(net, [lr * a * W], [np.zeros(1)])       # gradients come pre-scaled by lr
+        np.testing.assert_allclose(W[0], theta + mu * v, rtol=1e-12, atol=1e-12)
+    plain = network.SGD(lr, momentum=mu)
+    W2 = np.array([[1.0, -2.0, 0.5]])
+    plain.apply(type("Params", (), {"weights": [W2], "biases": [np.zeros(1)]})(),
+                [lr * a * W2], [np.zeros(1)])
+    np.testing.assert_allclose(W2[0], [1.0, -2.0, 0.5] - lr * a * np.array([1.0, -2.0, 0.5]))
+
+
+def test_the_weights_folder_comes_from_mnistnn_weights_dir(tiny_mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTNN_WEIGHTS_DIR", str(tmp_path / "env-weights"))
+    monkeypatch.chdir(tmp_path)
+    result = run("train", "--data-dir", tiny_mnist, "--no-download", "--validation-size", 100,
+                 "--epochs", 1, "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "env-weights" / "best.npz").is_file() and not (tmp_path / "weights").exists()
+    result = run("test", "--data-dir", tiny_mnist, "--no-download")
+    assert result.exit_code == 0
+    assert f"Using {tmp_path / 'env-weights' / 'best.npz'}" in result.stderr
+    assert checkpoint.locate() == tmp_path / "env-weights" / "best.npz"
+
+
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_path):
     tanh = ("--activation", "tanh", "--cost", "cross-entropy")
     assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1, "--lr", 0.05, *tanh).exit_code == 0
@@ -132,55 +196,120 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_pat
     result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
                         "--epochs", 3, "--lr", 1e38)
     assert result.exit_code == 1
-    assert "training diverged at epoch 2" in result.output
-    assert "too high" in result.output and "latest.npz (epoch 1)" in result.output
+    assert "training diverged at epoch 2" in result.stderr
+    assert "too high" in result.stderr and "latest.npz (epoch 1)" in result.stderr
     assert (tmp_path / "latest.npz").read_bytes() == good
 
 
 @pytest.mark.parametrize("args, words", [
     (("--layers", "100,30,10"), "must start with 784"),
     (("--layers", "784,30,9"), "end with 10"),
-    (("--layers", "784,0,10"), "at least one unit"),
+    (("--layers", "784,0,10"), "every layer needs from 1 to 1000000 units"),
     (("--layers", "784,x,10"), "not a comma-separated list"),
-    (("--lr", "0"), "learning rate must be positive"),
-    (("--lr", "-1"), "learning rate must be positive"),
-    (("--epochs", "0"), "epochs must be at least 1"),
-    (("--batch-size", "0"), "batch size must be at least 1"),
+    (("--lr", "0"), "'0' is not above 0"),
+    (("--lr", "-1"), "'-1' is not above 0"),
+    (("--epochs", "0"), "0 is not in the range 1<=x<=100000"),
+    (("--epochs", "1e20"), "'1e20' is not a valid integer"),
+    (("--epochs", "100000000000000000000"), "is not in the range 1<=x<=100000"),
+    (("--seed", "-1"), "-1 is not in the range 0<=x<=4294967295"),
+    (("--batch-size", "0"), "0 is not in the range 1<=x<=1000000"),
     (("--activation", "swish"), "'swish' is not one of"),
     (("--cost", "hinge"), "'hinge' is not one of"),
     (("--nesterov",), "Nesterov momentum needs --momentum"),
-    (("--dropout", "1"), "dropout must be in"),
+    (("--dropout", "1"), "'1' is not in [0, 1)"),
+    (("--elastic", "34", "--elastic-sigma", "nan"), "'nan' is not a finite number"),
     (("--validation-size", "0", "--patience", "2"), "--patience needs a validation set"),
     (("--validation-size", "600"), "must be smaller than the training set"),
 ])
 def test_bad_options_are_usage_errors(tiny_mnist, tmp_path, args, words):
     result = train_tiny(tiny_mnist, tmp_path, *args)
     assert result.exit_code == 2, result.output
-    assert words in result.output
+    assert words in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+FLOATS = [f for f in dataclasses.fields(TrainConfig) if f.type is float]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e300", "-1"])
+@pytest.mark.parametrize("field", FLOATS, ids=[f.name for f in FLOATS])
+def test_every_float_option_is_finite_and_in_range(field, value, tmp_path):
+    """Issue 13, D1 and D2: a NaN, an infinity or a number out of range is exit 2."""
+    flag = "--" + field.name.replace("_", "-")
+    if value == "1e300" and field.metadata["range"].max is None:
+        value = "-1e300"    # an unbounded option takes any finite number above its minimum
+    result = run("train", flag, value, "--data-dir", tmp_path / "none",
+                 "--weights-dir", tmp_path / "w")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"Invalid value for '{flag}'" in result.stderr
+    with pytest.raises(ValueError, match=field.name.replace("_", " ")):
+        TrainConfig(**{field.name: float(value)}).check()
+
+
+def test_the_options_are_the_config_fields():
+    """One source of truth: every TrainConfig field is an option, with its default."""
+    params = {p.name: p for p in cli_train.train.params}
+    for field in dataclasses.fields(TrainConfig):
+        option = params[field.name]
+        default = ",".join(map(str, field.default)) if field.name == "sizes" else field.default
+        assert option.default == default and option.help == field.metadata["help"]
+        assert not option.required
+    defaults = {name: params[name].type_cast_value(None, params[name].default)
+                for name in (f.name for f in dataclasses.fields(TrainConfig))}
+    defaults["sizes"] = cli_train.parse_layers(None, None, defaults["sizes"])
+    assert TrainConfig(**defaults) == TrainConfig()
 
 
 def test_resume_cannot_change_the_architecture(tiny_mnist, tmp_path):
     assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1).exit_code == 0
     result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
                         "--layers", "784,50,10")
-    assert result.exit_code == 2 and "cannot change" in result.output
+    assert result.exit_code == 2 and "cannot change" in result.stderr
     result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz")
-    assert result.exit_code == 2 and "already finished its 1 epochs" in result.output
+    assert result.exit_code == 2 and "already finished its 1 epochs" in result.stderr
 
 
-def test_cli_choices_match_the_library():
-    assert cli_train.ACTIVATIONS == tuple(network.ACTIVATIONS)
-    assert cli_train.COSTS == tuple(network.COSTS)
-    assert cli_train.SCHEDULES == train.SCHEDULES
+def test_the_choices_named_in_the_settings_match_the_library():
+    assert config.ACTIVATIONS == tuple(network.ACTIVATIONS)
+    assert config.COSTS == tuple(network.COSTS)
 
 
 def test_early_stopping(tiny_mnist, tmp_path):
-    result = train_tiny(tiny_mnist, tmp_path, "--epochs", 50, "--patience", 2, "--json")
+    """The run stops exactly `patience` epochs after the first epoch with the best
+    validation accuracy, and best.npz holds that epoch."""
+    result = train_tiny(tiny_mnist, tmp_path, "--epochs", 50, "--patience", 2, "--json",
+                        "--lr", 1.0)
     assert result.exit_code == 0
-    epochs = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(epochs) < 50 and "Stopped early" in result.stderr
-    best = max(m["validation_accuracy"] for m in epochs)
-    assert all(m["validation_accuracy"] <= best for m in epochs[-2:])
+    accuracy = [json.loads(line)["validation_accuracy"] for line in result.stdout.splitlines()]
+    best_epoch = accuracy.index(max(accuracy)) + 1
+    assert len(accuracy) == best_epoch + 2 < 50
+    assert f"Stopped early after epoch {best_epoch + 2}" in result.stderr
+    assert checkpoint.read(tmp_path / "best.npz").meta["state"]["epoch"] == best_epoch
+
+
+@pytest.mark.parametrize("accuracy, stop_after, best_epoch", [
+    ([0.5, 0.4, 0.6, 0.55, 0.58, 0.9], 5, 3),   # patience counts epochs since the best
+    ([0.5, 0.5, 0.5], 3, 1),                    # equal is no progress
+    ([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 6, 6),     # never stale: runs to the end
+])
+def test_early_stopping_counts_from_the_best_epoch(accuracy, stop_after, best_epoch,
+                                                   monkeypatch):
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    validation = (x[:10], labels[:10])
+    scripted = iter(accuracy)
+
+    def evaluate(net, inputs, labels):
+        if inputs is validation[0]:
+            return {"loss": 1.0, "accuracy": next(scripted), "spread": 1.0}
+        return {"loss": 1.0, "accuracy": 0.5, "spread": 1.0}
+
+    monkeypatch.setattr(train, "evaluate", evaluate)
+    config = TrainConfig(epochs=6, lr=0.1, patience=2, batch_size=20)
+    outcome = train.Trainer(network.Network(config.sizes), config, (x, labels),
+                            validation).run()
+    assert outcome["epoch"] == stop_after and outcome["best_epoch"] == best_epoch
+    assert outcome["status"] == ("finished" if stop_after == 6 else "early-stopped")
 
 
 def test_schedules():
@@ -194,9 +323,9 @@ def test_schedules():
 def test_bad_options_are_caught_before_any_download_or_file_change(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTNN_MIRRORS", "http://127.0.0.1:9/")  # would fail if contacted
     (tmp_path / "metrics.jsonl").write_text("{}\n")
-    result = run("train", "--lr", "0", "--data-dir", tmp_path / "nothing",
+    result = run("train", "--nesterov", "--data-dir", tmp_path / "nothing",
                  "--weights-dir", tmp_path)
-    assert result.exit_code == 2 and "learning rate must be positive" in result.output
+    assert result.exit_code == 2 and "Nesterov momentum needs --momentum" in result.stderr
     assert (tmp_path / "metrics.jsonl").read_text() == "{}\n"
     assert not (tmp_path / "nothing").exists()
 
@@ -208,13 +337,15 @@ def test_missing_data_is_a_clear_error(tmp_path):
     result = run("train", "--data-dir", str(tmp_path), "--no-download",
                  "--weights-dir", str(tmp_path / "w"))
     assert result.exit_code == 1
-    assert "MNIST is not in" in result.output and "mnistnn download" in result.output
+    assert "MNIST is not in" in result.stderr and "mnistnn download" in result.stderr
 
 
-def test_train_downloads_what_is_missing(serve, tiny_mnist, monkeypatch, tmp_path):
+def test_train_refuses_a_download_that_fails_the_checksum(serve, tiny_mnist, monkeypatch,
+                                                          tmp_path):
+    """train's own download verifies what it fetches (test_e2e.py has one that succeeds)."""
     mirror = serve(tiny_mnist)  # tiny files fail the checksum: the download must refuse them
     monkeypatch.setenv("MNISTNN_MIRRORS", mirror.url)
     result = run("train", "--data-dir", str(tmp_path / "d"), "--weights-dir", str(tmp_path),
                  "--epochs", "1", "--validation-size", "100")
     assert result.exit_code == 1
-    assert "checksum mismatch" in result.output
+    assert "checksum mismatch" in result.stderr

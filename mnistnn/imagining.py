@@ -21,15 +21,16 @@ Everything is deterministic for a seed (it only drives the jitter). No data set 
 """
 import numpy as np
 
+from .augment import blur as gaussian_blur  # the one Gaussian blur (augment.py)
+from .form import BOX, MIDDLE, PIXELS, SIDE
 from .network import Softmax, one_hot
 
 METHODS = ("maximise", "backproject")
 OBJECTIVES = ("log-probability", "score")
-SIDE = 28  # MNIST images are SIDE x SIDE
 
-_r = np.abs(np.arange(SIDE) - (SIDE - 1) / 2)                # distance from the centre line
+_r = np.abs(np.arange(SIDE) - MIDDLE)                         # distance from the centre line
 _edge = np.maximum(_r[:, None], _r[None, :])                  # (28, 28) "square radius"
-FRAME = np.clip(1 - (_edge - 10) / 3, 0, 1).astype(np.float32)  # 1 on the 20x20, 0 at edge
+FRAME = np.clip(1 - (_edge - BOX / 2) / 3, 0, 1).astype(np.float32)  # 1 on the BOX, 0 at edge
 
 
 def imagine(net, digit, method="maximise", steps=200, seed=0, **options):
@@ -47,8 +48,8 @@ def imagine_many(net, digits, method="maximise", steps=200, seed=0, **options):
 
 def _check(net, digits, method, steps):
     """Raise ValueError with a sentence when the request cannot be drawn."""
-    if net.sizes[0] != SIDE * SIDE:
-        raise ValueError(f"imagine needs a network with {SIDE * SIDE} inputs (28x28 "
+    if net.sizes[0] != PIXELS:
+        raise ValueError(f"imagine needs a network with {PIXELS} inputs (28x28 "
                          f"images), this one has {net.sizes[0]}")
     digits = np.asarray(digits).reshape(-1)
     bad = [d for d in digits.tolist() if not (isinstance(d, int) and 0 <= d < net.sizes[-1])]
@@ -92,7 +93,7 @@ def _gradient(net, x, target, shifts, objective):
     """d objective / d x (K, 28, 28), averaged over the shifted copies of x."""
     C, K = len(shifts), len(x)
     xs = np.stack([np.roll(x, tuple(s), axis=(1, 2)) for s in shifts])  # (C, K, 28, 28)
-    acts, _ = net.forward(xs.reshape(C * K, SIDE * SIDE))      # (C*K, 784) in
+    acts, _ = net.forward(xs.reshape(C * K, PIXELS))           # (C*K, 784) in
     y = np.tile(target, (C, 1))                                 # (C*K, 10)
     delta = objective_delta(net, acts[-1], y) if objective == "log-probability" else y
     _, _, dx = net.backward(acts, delta, need_dx=True)         # (C*K, 784) = d obj / dx
@@ -110,17 +111,6 @@ def objective_delta(net, a, y):
     if net.cost.output is Softmax:
         return y - a
     return (1 - a) * (y - a / a.sum(axis=1, keepdims=True))
-
-
-def gaussian_blur(x, sigma):
-    """Blur images (K, H, W) with a separable Gaussian; beyond the edge is black."""
-    r = max(1, int(np.ceil(2 * sigma)))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2).astype(x.dtype)
-    k /= k.sum()                                                # (2r+1,) sums to 1
-    H, W = x.shape[1:]
-    p = np.pad(x, ((0, 0), (r, r), (r, r)))                     # (K, H+2r, W+2r)
-    rows = sum(k[i] * p[:, :, i:i + W] for i in range(2 * r + 1))   # (K, H+2r, W)
-    return sum(k[i] * rows[:, i:i + H, :] for i in range(2 * r + 1))  # (K, H, W)
 
 
 def project_ink(x, ink, iterations=30):

@@ -1,0 +1,182 @@
+"""A training run and its folder: how a run starts or resumes, who may write the folder,
+and what happens to the run that was there before.
+
+    start = new_run({"epochs": 5, "lr": 3.0})         # or resume("weights/latest.npz")
+    Trainer(train=(x, y), weights_dir="weights", **start._asdict()).run()
+
+The policy lives here so that the Python API gets it as the CLI does:
+- One run at a time writes into a folder: `lock` holds an flock on the folder, which
+  the kernel drops when the process ends, however it ends, so a killed run never
+  leaves a stale lock behind.
+- A new run replaces the folder's earlier run (RUN_FILES) only once it has its first
+  checkpoint to put in its place: a run that fails before that leaves the folder
+  exactly as it was.
+- metrics.jsonl is rewritten whole, atomically, after every epoch; a damaged line (an
+  interrupted append by an older mnistnn) is left out with a note, never fatal.
+- The first Ctrl-C asks the loop to stop after the current batch (graceful_interrupt);
+  a second one stops at once.
+- A resumed run continues the saved settings and schedule bit for bit. Settings given
+  explicitly change the rest of the run; `epochs` then means that many more epochs,
+  and the schedule is laid out again over the new length (said in a note).
+"""
+import contextlib
+import json
+import signal
+import tempfile
+import threading
+from collections import namedtuple
+from pathlib import Path
+
+from . import checkpoint
+from .config import ARCHITECTURE, TrainConfig, TrainState, lr_at
+from .errors import CheckpointError, MnistnnError
+from .files import atomic_open, folder_lock
+
+RUN_FILES = ("latest.npz", "best.npz", "metrics.jsonl", "training.png")
+Start = namedtuple("Start", "net config state velocity source")  # Trainer's arguments
+
+
+def new_run(settings):
+    """A new network and its checked settings (a dict of TrainConfig fields)."""
+    from .network import Network
+
+    config = TrainConfig(**settings)
+    config.sizes = tuple(config.sizes)
+    config.check()
+    net = Network(config.sizes, config.activation, config.cost, seed=config.seed)
+    return Start(net, config, None, None, None)
+
+
+def resume(path, changes=None, on_note=None):
+    """Continue the run saved in the checkpoint at path, with the settings in `changes`
+    (a dict of TrainConfig fields; "epochs" counts epochs to add) changed.
+
+    Raises CheckpointError when the file holds no run, ValueError when a change is not
+    possible (the architecture, or a finished run without more epochs)."""
+    note = on_note or (lambda message: None)
+    saved = checkpoint.read(path)
+    if "config" not in saved.meta or "state" not in saved.meta:
+        raise CheckpointError(f"{path} was not written by `mnistnn train`, so there is no "
+                              f"run to resume")
+    config = TrainConfig.from_dict(saved.meta["config"])
+    state = TrainState.from_dict(saved.meta["state"])
+    changes = dict(changes or {})
+    more = changes.pop("epochs", None)
+    for name, new in sorted(changes.items()):
+        old = getattr(config, name)
+        if old == new or (name == "sizes" and tuple(new) == old):
+            continue
+        if name in ARCHITECTURE:
+            raise ValueError(f"--resume continues the network in {path}; its {name} "
+                             f"({old}) cannot change")
+        note(f"Changing {name} from {old} to {new} for the rest of the run")
+        setattr(config, name, new)
+        if name == "batch_size" and state.batch:
+            state.batch, state.rng_state = 0, None  # those batch numbers meant other batches
+    _set_length(config, state, more, path, note)
+    config.check()
+    note(f"Resuming {path} after epoch {state.epoch}"
+         + (f", batch {state.batch}" if state.batch else ""))
+    return Start(saved.net, config, state, saved.velocity, Path(path))
+
+
+def _set_length(config, state, more, path, note):
+    """`more` epochs after the saved ones (None: the run's own length, if any is left)."""
+    if more is None:
+        if state.epoch >= config.epochs:
+            raise ValueError(f"{path} already finished its {config.epochs} epochs; pass "
+                             f"--epochs N to train N more")
+        return
+    planned = lr_at(config, state.epoch) if state.epoch < config.epochs else None
+    old, config.epochs = config.epochs, state.epoch + more
+    if config.epochs != old and (config.schedule != "constant" or config.warmup > state.epoch):
+        note(f"The run now has {config.epochs} epochs instead of {old}: its {config.schedule} "
+             f"schedule is laid out again over {config.epochs}, so epoch {state.epoch + 1} "
+             f"gets lr {lr_at(config, state.epoch):.4g}"
+             + (f" (planned: {planned:.4g})" if planned is not None else "")
+             + "; only a run that keeps its length resumes bit for bit")
+
+
+@contextlib.contextmanager
+def graceful_interrupt():
+    """Turn the first Ctrl-C into a flag (the loop stops after the current batch); a
+    second Ctrl-C interrupts at once. Yields a callable that says whether to stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    pressed = []
+
+    def handler(signum, frame):
+        if pressed:
+            raise KeyboardInterrupt
+        pressed.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def lock(folder):
+    """Hold the folder for one training run; MnistnnError if another run holds it.
+    Re-entrant within a process (the run may download its data into the same folder)."""
+    with folder_lock(folder, wait=False) as held:
+        if not held:
+            raise MnistnnError(f"another training run is writing into {folder}/ right now: "
+                               f"wait for it to end, or pass another --weights-dir")
+        yield
+
+
+def check_writable(folder, what="checkpoints"):
+    """Create folder if needed; MnistnnError naming it unless a file can be created in it
+    (creating one is the only test that root, a read-only file system or a full disk
+    cannot fool: os.access can)."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise MnistnnError(f"cannot write {what} into {folder}/: "
+                           f"{exc.strerror or exc}") from None
+
+
+def earlier_run(folder):
+    """The files of a run in folder, by name."""
+    return [name for name in RUN_FILES if (Path(folder) / name).exists()]
+
+
+def remove_earlier_run(folder, keep):
+    """Delete what an earlier run left in folder, except the files named in keep."""
+    for name in RUN_FILES:
+        if name not in keep:
+            (Path(folder) / name).unlink(missing_ok=True)
+
+
+def read_history(folder, upto, on_note=None):
+    """The metrics of epochs 1..upto recorded in folder/metrics.jsonl, in order; lines
+    that do not parse are left out, with a note."""
+    path = Path(folder) / "metrics.jsonl"
+    if not upto or not path.is_file():
+        return []
+    history, damaged = [], 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                metrics = json.loads(line)
+                epoch = metrics["epoch"]
+            except (ValueError, TypeError, KeyError):
+                damaged += bool(line.strip())
+                continue
+            if type(epoch) is int and len(history) < epoch <= upto:
+                history.append(metrics)
+    if damaged and on_note:
+        on_note(f"{path}: left out {damaged} damaged line(s) (an interrupted write?)")
+    return history
+
+
+def write_history(folder, history):
+    """Write folder/metrics.jsonl, one JSON object per epoch, whole or not at all."""
+    with atomic_open(Path(folder) / "metrics.jsonl", "w") as f:
+        f.writelines(json.dumps(metrics) + "\n" for metrics in history)

@@ -1,0 +1,73 @@
+"""`mnistnn test` on tiny data: output paths checked before the work, --min-accuracy."""
+import json
+
+import pytest
+
+from conftest import invoke
+
+
+@pytest.fixture(scope="module")
+def weights(tiny_mnist, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("weights")
+    result = invoke("train", "--epochs", 1, "--data-dir", tiny_mnist, "--weights-dir", folder,
+                    "--no-download", "--validation-size", 100, "-q")
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+def run_test(weights, tiny_mnist, *args):
+    return invoke("test", "--weights-dir", weights, "--data-dir", tiny_mnist, "--no-download",
+                  *args)
+
+
+@pytest.mark.parametrize("option, name, words", [
+    ("--errors", "nodir/e.png", "the folder {parent} does not exist"),
+    ("--confusion", "nodir/c.png", "the folder {parent} does not exist"),
+    ("--errors", "e.jpg", "does not end in .png"),
+    ("--confusion", ".", "is a directory"),   # click.Path(dir_okay=False) says it first
+])
+def test_output_paths_are_checked_before_the_work(weights, tiny_mnist, tmp_path, option, name,
+                                                  words):
+    """Issue 13, D13: refused at once, exit 2, not exit 1 after the whole report."""
+    path = tmp_path / name
+    result = run_test(weights, tiny_mnist, option, path)
+    assert result.exit_code == 2
+    assert option in result.stderr and words.format(parent=path.parent) in result.stderr
+    assert result.stdout == "" and "Using" not in result.stderr   # nothing was done
+
+
+def test_a_read_only_folder_for_the_pictures(weights, tiny_mnist, tmp_path, read_only):
+    (tmp_path / "ro").mkdir()
+    folder = read_only(tmp_path / "ro")
+    result = run_test(weights, tiny_mnist, "--errors", folder / "e.png")
+    assert result.exit_code == 2 and f"cannot write e.png into {folder}/" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("value, threshold", [
+    ("0.95", 0.95), ("95", 0.95), ("95%", 0.95), ("100%", 1.0), ("1%", 0.01), ("0", 0.0),
+    ("0.5", 0.5), ("100", 1.0), (" 90 % ", 0.9),
+])
+def test_min_accuracy_is_a_fraction_or_a_percentage(weights, tiny_mnist, value, threshold):
+    result = run_test(weights, tiny_mnist, "--json", "--min-accuracy", value)
+    report = json.loads(result.stdout)
+    assert report["min_accuracy"] == pytest.approx(threshold)
+    assert report["passed"] is (report["accuracy"] >= threshold)
+    assert result.exit_code == (0 if report["passed"] else 1)
+
+
+@pytest.mark.parametrize("value, words", [
+    ("1", "1 is ambiguous: write 100% (every digit right) or 1%"),
+    ("120", "is not in [0, 100]"), ("101%", "is not in [0, 100]"), ("-1", "is not in"),
+    ("nan", "not a finite number"), ("most", "not a number"),
+])
+def test_min_accuracy_refuses_what_is_ambiguous_or_out_of_range(weights, tiny_mnist, value,
+                                                                words):
+    result = run_test(weights, tiny_mnist, "--min-accuracy", value)
+    assert result.exit_code == 2 and words in result.stderr
+    assert result.stdout == ""
+
+
+def test_help_says_how_min_accuracy_reads():
+    text = invoke("test", "--help").stdout
+    assert "1 alone is refused as ambiguous" in " ".join(text.split())
