@@ -10,10 +10,10 @@
     xs.shape == (4, 784)
 
 When the image holds no digit (a letter, a star, a doodle) and the network's data set
-has a "not a digit" detector (reject.py; MNIST has one), the digit is None and "closest" names the digit it
-resembles most: {"digit": None, "closest": 4, "confidence": 0.38, ...}; in a number that
-digit is written "?" (and "number" is None when no piece is a digit). reject=False always
-answers with the closest digit.
+has a "not a digit" detector (reject.py; MNIST has one), the digit is None and "closest"
+names the digit it resembles most: {"digit": None, "closest": 4, "confidence": 0.38, ...};
+in a number that digit is written "?" (and "number" is None when no piece is a digit).
+reject=False always answers with the closest digit.
 
 `mnistnn classify --json` prints these answers (with "path" in front), and every other
 front end (the drawing page's JSON API) returns the same objects, so they never drift.

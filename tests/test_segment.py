@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
-from mnistnn import checkpoint, reading, segment
+from mnistnn import checkpoint, layout, reading, segment
 from mnistnn.errors import ImageError
 from mnistnn.idx import read_idx
 from number_images import mnist_number, on_paper, pen_number
@@ -57,7 +57,7 @@ def flood_labels(mask):
 @settings(max_examples=200, deadline=None)
 @given(arrays(np.bool_, st.tuples(st.integers(1, 30), st.integers(1, 30))))
 def test_components_match_a_flood_fill(mask):
-    ours, theirs = segment.components(mask), flood_labels(mask)
+    ours, theirs = layout.components(mask), flood_labels(mask)
     assert np.array_equal(ours > 0, mask)
     pairs = set(zip(ours[mask], theirs[mask]))        # the same partition, other numbers
     assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})
@@ -67,9 +67,9 @@ def test_components_of_a_snake_and_diagonal_steps():
     snake = np.zeros((9, 9), dtype=bool)
     snake[::2] = True
     snake[1::4, -1] = snake[3::4, 0] = True       # one long path, back and forth
-    assert segment.components(snake).max() == 1
+    assert layout.components(snake).max() == 1
     steps = np.eye(6, dtype=bool) | np.eye(6, k=3, dtype=bool)   # corners touch: 8-connected
-    assert segment.components(steps).max() == 2
+    assert layout.components(steps).max() == 2
 
 
 def test_rules_are_removed_and_strokes_through_them_kept():
@@ -78,7 +78,7 @@ def test_rules_are_removed_and_strokes_through_them_kept():
     ink[:, 300] = 0.5                                  # a vertical one (squared paper)
     ink[20:90, 100:108] = 1.0                          # a stroke crossing the rule
     ink[60:61, 150:200] = 1.0                          # a short dash: not a rule
-    clean = segment.remove_rules(ink)
+    clean = layout.remove_rules(ink)
     assert clean[40:42, :95].max() == 0 and clean[40:42, 110:290].max() == 0
     assert clean[:, 300].max() == 0
     assert clean[40:42, 100:108].min() == 1.0 and clean[60, 150:200].min() == 1.0
@@ -90,7 +90,7 @@ def test_slant_of_sheared_strokes():
         columns = [xs + 40 * k + np.round(slant * (50 - ys)) for k in range(4)]
         x = np.concatenate([c.ravel() for c in columns]).astype(int)
         y = np.tile(ys.ravel(), 4)
-        found = segment.estimate_slant(y, x, np.ones(len(x)))
+        found = layout.estimate_slant(y, x, np.ones(len(x)))
         assert abs(found - slant) <= 0.05, (slant, found)
 
 
@@ -135,7 +135,7 @@ def test_touching_neighbours_are_cut_apart(digits, shipped):
     # pairs, whose ink meets, are cut where the network reads both halves.
     rng = np.random.default_rng(1)
     ink, boxes = pen_number(digits, rng, height=120, layout="touching")
-    assert segment.components(ink > 0.5).max() == 1
+    assert layout.components(ink > 0.5).max() == 1
     assert read(shipped, on_paper(ink, rng, "white"))["number"] == "".join(map(str, digits))
 
 
@@ -171,7 +171,7 @@ def test_broken_digits_stay_one_and_dust_is_no_digit(shipped):
         for stroke in BROKEN[digit]:
             draw.line([(left + x * w, top + y * h) for x, y in stroke], fill=255, width=12,
                       joint="curve")
-    pieces = segment.components(np.asarray(canvas) > 0).max()
+    pieces = layout.components(np.asarray(canvas) > 0).max()
     rng = np.random.default_rng(3)
     for x, y in rng.uniform((10, 5), (690, 215), (12, 2)):   # specks all over the page
         draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=255)
