@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
-from mnistnn import checkpoint, layout, reading, segment
+from mnistnn import checkpoint, layout, reading
 from mnistnn.errors import ImageError
 from mnistnn.idx import read_idx
 from number_images import mnist_number, on_paper, pen_number
