@@ -14,15 +14,11 @@ extra. Each failure is put down to segmentation (the boxes found do not match th
 boxes one to one, IoU >= 0.5) or to recognition (they do, and a digit is misread); "read
 alone" is the accuracy with perfect segmentation (each digit's own ink read alone).
 
-"Not a digit", on sets never looked at while choosing the method (held out): printed
-letters and symbols in fonts other than DejaVu (URW base35, FreeFont, Liberation), shapes,
-scribbles and textures of other kinds than the ones trained on, Fashion-MNIST test images
-as photos; real digits: MNIST test digits as photos, pen-drawn digits, data/samples/; and
-the drop in MNIST test accuracy when a rejected digit counts as wrong.
+"Not a digit", on sets never looked at while choosing the method (held out), each family
+apart: benchmarks/detector.py's figures, printed here too so that one command measures a
+model.
 
-Other modes: --compare (the table of methods, on the development sets), --fit-segmentation
-(the weights of segment.WEIGHTS, on numbers made of MNIST *training* digits),
---make-nondigits (mnistnn/models/nondigits.npz, the detector's training non-digits).
+--fit-segmentation fits segment.WEIGHTS on numbers made of MNIST *training* digits.
 """
 import argparse
 import sys
@@ -38,12 +34,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
 
-from methods import forms  # noqa: E402
-from mnistnn import checkpoint, data, reading, reject  # noqa: E402
-from mnistnn.idx import read_idx  # noqa: E402
-from nondigit_images import nondigits  # noqa: E402
+from detector import print_measure  # noqa: E402
+from mnistnn import checkpoint, data, reading  # noqa: E402
 from number_images import crop_ink, mnist_number, on_paper, pen_number  # noqa: E402
-from test_imaging import random_drawing, user_image  # noqa: E402
 
 SETS = {"separated": ("separated", "white"), "ruled paper, JPEG": ("separated", "ruled"),
         "touching": ("touching", "white"), "drawn strokes": ("pen", "white")}
@@ -100,41 +93,6 @@ def measure_numbers(net, images, labels, n, seed):
     return rows
 
 
-# -- "not a digit" -----------------------------------------------------------------------------
-
-def held_out_sets(mnist, fashion_dir, seed=3):
-    """The held-out images as (N, 784) MNIST-form inputs: non-digits and real digits."""
-    rng = np.random.default_rng(seed)
-    sets = {"printed, shapes, scribbles, textures": forms(b for b, _ in nondigits(
-        "held-out", 1000, seed))}
-    if fashion_dir and (Path(fashion_dir) / "t10k-images-idx3-ubyte.gz").is_file():
-        fashion = read_idx(Path(fashion_dir) / "t10k-images-idx3-ubyte.gz")[:500]
-        sets["Fashion-MNIST photos"] = forms(user_image(f, rng, "rgb") for f in fashion)
-    digits = {"MNIST test photos": forms(user_image(d, rng, k) for d, k in zip(
-        mnist.test_images[:999], ["rgb", "rgba", "jpeg"] * 333)),
-        "drawn digits": forms(random_drawing(d, rng) for d in np.repeat(np.arange(10), 30)),
-        "data/samples": forms(p for p in sorted((ROOT / "data" / "samples").iterdir())
-                              if p.suffix in (".png", ".jpg"))}
-    return sets, digits
-
-
-def measure_reject(net, mnist, fashion_dir):
-    """Rejection rates on the held-out sets and the MNIST test accuracy drop."""
-    model = reject.for_network(net)
-    if model is None:
-        return None
-    non, real = held_out_sets(mnist, fashion_dir)
-    rows = {name: 1 - float(np.mean(model.accepts(x))) for name, x in non.items()}
-    rows.update({name: 1 - float(np.mean(model.accepts(x))) for name, x in real.items()})
-    x = data.to_inputs(mnist.test_images)
-    correct = net.predict(x) == mnist.test_labels
-    kept = model.accepts(x)
-    rows["MNIST test: accuracy"] = float(np.mean(correct))
-    rows["MNIST test: accuracy, a rejection counted wrong"] = float(np.mean(correct & kept))
-    rows["MNIST test: rejected"] = 1 - float(np.mean(kept))
-    return rows
-
-
 def measure_speed(net, images, repeats=7):
     """Median seconds to read a 6-digit 1000x300 photo of ruled paper (JPEG), the reading
     and the truth."""
@@ -169,15 +127,7 @@ def main():
     truth = "".join(map(str, mnist.test_labels[:6]))
     print(f"\nSpeed: a 6-digit 1000x300 photo (JPEG) read in {seconds:.3f} s "
           f"(median of 7; read {number}, written {truth}); target <= 0.3 s")
-    rates = measure_reject(net, mnist, args.fashion_dir)
-    if rates is None:
-        print(f'\nThere is no "not a digit" detector for {reject.dataset_of(net)} networks.')
-        return
-    print('\n"Not a digit" on held-out images:')
-    for name, value in rates.items():
-        print(f"  {name}: {value:.2%}")
-    drop = rates["MNIST test: accuracy"] - rates["MNIST test: accuracy, a rejection counted wrong"]
-    print(f"  MNIST test accuracy drop: {100 * drop:.2f} percentage points (target <= 0.3)")
+    print_measure(net, mnist, args.fashion_dir)
 
 
 def parse():
@@ -188,21 +138,13 @@ def parse():
     parser.add_argument("--weights-dir", default="weights")
     parser.add_argument("--n", type=int, default=300, help="numbers per set")
     parser.add_argument("--seed", type=int, default=9)
-    parser.add_argument("--compare", action="store_true")
     parser.add_argument("--fit-segmentation", action="store_true")
-    parser.add_argument("--make-nondigits", action="store_true")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     args = parse()
-    if args.make_nondigits:
-        from methods import make_nondigits
-        make_nondigits()
-    elif args.compare:
-        from methods import compare
-        compare(args)
-    elif args.fit_segmentation:
+    if args.fit_segmentation:
         from methods import fit_segmentation
         fit_segmentation(args)
     else:
