@@ -1,13 +1,9 @@
-"""The measurements behind the choices of issue 9, run by benchmarks/numbers.py:
+"""The measurements behind the choices of issue 9:
 
-    --make-nondigits     mnistnn/models/nondigits.npz: 4000 development-family non-digits
-    --compare            "not a digit" methods side by side, on the development sets only
-    --fit-segmentation   segment.WEIGHTS and SKIP, on numbers made of MNIST training digits
-
-Development sets (the only ones looked at while choosing): MNIST training digits
-50,000-59,999 (which the shipped model did not train on) raw and as photos, pen digits
-(seed 11), and DejaVu-font glyphs, stars, houses, triangles, squares, crosses, smooth
-scribbles, blobs and hatching (seed 1; the detector trains on seed 2).
+    compare(net, mnist, sets)   "not a digit" methods side by side, on the development sets
+                                (benchmarks/detector.py --compare)
+    fit_segmentation(args)      segment.WEIGHTS and SKIP, on numbers made of MNIST training
+                                digits (benchmarks/numbers.py --fit-segmentation)
 """
 import time
 
@@ -15,50 +11,20 @@ import numpy as np
 
 from mnistnn import checkpoint, data, imaging, reject, segment
 from mnistnn.network import Network
+from mnistnn.reading import piece_scorer
 from mnistnn.train import TrainConfig, Trainer
-from nondigit_images import nondigits
 from number_images import mnist_number, on_paper, pen_number
-from test_imaging import random_drawing, user_image
 
 KEEP = reject.KEEP
 
 
-def make_nondigits():
-    """Write the detector's training non-digits (development family, seed 2)."""
-    x = forms(b for b, _ in nondigits("dev", 4000, seed=2))
-    np.savez_compressed(reject.NONDIGITS, x=np.round(255 * x).astype(np.uint8))
-    print(f"{reject.NONDIGITS}: {len(x)} non-digits")
-
-
-def forms(sources):
-    """Images (bytes or paths) -> (N, 784) through imaging.load_digit; blank ones skipped."""
-    out = []
-    for source in sources:
-        try:
-            out.append(imaging.load_digit(source))
-        except imaging.ImageError:
-            pass
-    return np.stack(out)
-
-
 # -- "not a digit": methods side by side -----------------------------------------------------
 
-def dev_sets(mnist):
-    rng = np.random.default_rng(0)
-    val = data.to_inputs(mnist.train_images[50000:])
-    return {"val": val,
-            "photo": forms(user_image(d, rng, k) for d, k in zip(
-                mnist.train_images[50000:50600], ["rgb", "rgba", "jpeg"] * 200)),
-            "pen": forms(random_drawing(d, np.random.default_rng(11 + d))
-                         for d in np.repeat(np.arange(10), 30)),
-            "non": forms(b for b, _ in nondigits("dev", 1000, seed=1))}
-
-
 def operating_point(scores):
-    """Rates at the threshold that rejects 0.2% of held-out training digits (higher score
-    = more digit-like)."""
+    """Rates at the threshold that rejects 1 - KEEP of held-out training digits (higher
+    score = more digit-like)."""
     t = np.quantile(scores["val"], 1 - KEEP)
-    return {k: float(np.mean(v <= t)) for k, v in scores.items()}
+    return {k: float(np.mean(v < t)) for k, v in scores.items()}
 
 
 def features(net, x):
@@ -107,14 +73,14 @@ def train_net(sizes, x, y, epochs, seed, **extra):
     return net
 
 
-def compare(args):
-    """Print the methods' rates on the development sets at one operating point."""
-    net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
-    mnist = data.ensure(args.data_dir, allow_download=False)
+def compare(net, mnist, sets):
+    """Print the methods' rates on the development sets at one operating point: the
+    threshold that rejects 1 - KEEP of training digits 50,000-59,999."""
+    from detector import TRAINING
+    from nondigit_training import training_nondigits
+
     fit_x, fit_y = data.to_inputs(mnist.train_images[:50000]), mnist.train_labels[:50000]
-    with np.load(reject.NONDIGITS) as npz:
-        non_train = npz["x"].astype(np.float32) / 255
-    sets = dev_sets(mnist)
+    non_train = training_nondigits(TRAINING, seed=2)
     methods = {}
     p = {k: net.predict_proba(v) for k, v in sets.items()}
     methods["top softmax probability"] = {k: v.max(1) for k, v in p.items()}
@@ -126,28 +92,29 @@ def compare(args):
     score = logistic_scores(net, fit_x, non_train)
     methods["logistic regression on features vs non-digits"] = {
         k: score(v) for k, v in sets.items()}
-    started = time.perf_counter()
-    detector = reject.fit(fit_x, non_train, data.to_inputs(mnist.train_images[50000:]))
-    seconds = time.perf_counter() - started
-    methods[f"digit detector 784-256-2 ({seconds:.0f} s to fit)"] = {
+    detector = reject.for_network(net)
+    sizes = "-".join(map(str, detector.net.sizes))
+    methods[f"digit detector {sizes} (shipped)"] = {
         k: detector.log_odds(v) for k, v in sets.items()}
-    eleven = train_net((784, 800, 11), np.r_[fit_x, np.repeat(non_train, 3, axis=0)],
-                       np.r_[fit_y, np.full(3 * len(non_train), 10)], 20, 1)
-    methods["11th class (784-800-11 trained with non-digits)"] = {
+    started = time.perf_counter()
+    eleven = train_net((784, 800, 11), np.r_[fit_x, non_train],
+                       np.r_[fit_y, np.full(len(non_train), 10)], 20, 1)
+    seconds = time.perf_counter() - started
+    methods[f"11th class (784-800-11 trained with non-digits, {seconds:.0f} s)"] = {
         k: np.log(eleven.predict_proba(v)[:, :10].max(1) + 1e-12)
         - np.log(eleven.predict_proba(v)[:, 10] + 1e-12) for k, v in sets.items()}
-    print("| method | non-digits rejected | real digits rejected: validation | photos | "
-          "pen |")
-    print("|---|---:|---:|---:|---:|")
+    print("| method | non-digits rejected: dev family | train family | real digits "
+          "rejected: validation | photos | pen |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, scores in methods.items():
         r = operating_point(scores)
-        print(f"| {name} | {r['non']:.1%} | {r['val']:.2%} | {r['photo']:.2%} | "
-              f"{r['pen']:.2%} |")
+        print(f"| {name} | {r['non']:.1%} | {r['fresh']:.1%} | {r['val']:.2%} | "
+              f"{r['photo']:.2%} | {r['pen']:.2%} |")
     second = train_net((784, 100, 10), fit_x, fit_y, 10, 7)
     agree = {k: second.predict(v) == p[k].argmax(1) for k, v in sets.items()}
     r = {k: 1 - float(np.mean(v)) for k, v in agree.items()}
-    print(f"| two networks agree (784-800-10 and 784-100-10) | {r['non']:.1%} | "
-          f"{r['val']:.2%} | {r['photo']:.2%} | {r['pen']:.2%} |")
+    print(f"| two networks disagree (784-800-10 and 784-100-10) | {r['non']:.1%} | "
+          f"{r['fresh']:.1%} | {r['val']:.2%} | {r['photo']:.2%} | {r['pen']:.2%} |")
 
 
 # -- segmentation weights ------------------------------------------------------------------------
@@ -159,16 +126,19 @@ def fit_segmentation(args, n=120):
     mnist = data.ensure(args.data_dir, allow_download=False)
     rng = np.random.default_rng(123)
     images, labels = mnist.train_images, mnist.train_labels
-    lines = []
+    lines, scorer = [], piece_scorer(net)
     for layout, style in [("separated", "white"), ("separated", "ruled"),
-                          ("touching", "white"), ("slanted", "white"), ("pen", "white")]:
+                          ("touching", "white"), ("slanted", "white"), ("pen", "white"),
+                          ("pen-touching", "white")]:
         for _ in range(n):
             pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
-            ink, _ = (pen_number(labels[pick], rng) if layout == "pen"
-                      else mnist_number(images[pick], rng, layout))
+            if layout.startswith("pen"):
+                ink, _ = pen_number(labels[pick], rng,
+                                    layout="touching" if layout == "pen-touching" else "separated")
+            else:
+                ink, _ = mnist_number(images[pick], rng, layout)
             found, _ = imaging.load_ink(on_paper(ink, rng, style))
-            from mnistnn.reading import mnist_forms
-            line = segment.candidates(found, lambda c: net.predict_proba(mnist_forms(c)))
+            line = segment.candidates(found, scorer)
             f = segment.group_features(*line)
             tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
             lines.append(((line, f, np.minimum(1.0, tall / 0.65)),
@@ -191,7 +161,7 @@ def fit_segmentation(args, n=120):
                 if a > best:
                     best, weights, skip = a, w, s
             print(f"{segment.FEATURES[k] if k < len(weights) else 'skip'}: {best:.3f}")
-    for layout in ("separated", "touching", "slanted", "pen"):
+    for layout in ("separated", "touching", "slanted", "pen", "pen-touching"):
         acc = np.mean([read(line, weights, skip) == t for line, t, lay in lines if lay == layout])
         print(f"  {layout}: {acc:.3f}")
     print("WEIGHTS =", np.round(weights, 3).tolist(), "SKIP =", round(float(skip), 3))

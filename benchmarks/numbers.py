@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import numpy as np  # noqa: E402
 
 from detector import print_measure  # noqa: E402
-from mnistnn import checkpoint, data, reading  # noqa: E402
+from mnistnn import checkpoint, data, imaging, reading, segment  # noqa: E402
 from number_images import crop_ink, mnist_number, on_paper, pen_number  # noqa: E402
 
 SETS = {"separated": ("separated", "white"), "ruled paper, JPEG": ("separated", "ruled"),
@@ -93,6 +93,24 @@ def measure_numbers(net, images, labels, n, seed):
     return rows
 
 
+def measure_oracle(net, images, labels, n, seed):
+    """The cutting's ceiling on touching numbers: the share of digits for which some
+    candidate piece has the digit's box (IoU >= 0.7) and is read right, and the share of
+    numbers where every digit has one (what a perfect choice of path would reach)."""
+    rng = np.random.default_rng(seed)
+    score, framed, digits, whole = reading.piece_scorer(net), 0, 0, 0
+    for _ in range(n):
+        data_, truth, boxes, _ = make_number("touching", images, labels, rng)
+        ink, (width, _) = imaging.load_ink(data_)
+        line = segment.candidates(ink, score)
+        scale = width / ink.shape[1]
+        crops = [np.array(segment._crop(line.prims, i, j)[0]) * scale for i, j in line.groups]
+        found = [any(iou(c, box) >= 0.7 and str(line.p[g].argmax()) == t
+                     for g, c in enumerate(crops)) for box, t in zip(boxes, truth)]
+        framed, digits, whole = framed + sum(found), digits + len(found), whole + all(found)
+    return framed / digits, whole / n
+
+
 def measure_speed(net, images, repeats=7):
     """Median seconds to read a 6-digit 1000x300 photo of ruled paper (JPEG), the reading
     and the truth."""
@@ -123,6 +141,11 @@ def main():
         alone = "n/a" if r["alone"] is None else f"{r['alone']:.1%}"
         print(f"| {kind} | {r['accuracy']:.1%} | >= {TARGETS[kind]:.0%} | "
               f"{r['segmentation']:.1%} | {r['recognition']:.1%} | {alone} |")
+    framed, whole = measure_oracle(net, mnist.test_images, mnist.test_labels, args.n // 3,
+                                   args.seed)
+    print(f"\nTouching numbers ({args.n // 3}): {framed:.1%} of digits have a candidate piece "
+          f"framed (IoU >= 0.7) and read right; {whole:.1%} of numbers have one for every "
+          f"digit (the ceiling of the path's choice)")
     seconds, number = measure_speed(net, mnist.test_images)
     truth = "".join(map(str, mnist.test_labels[:6]))
     print(f"\nSpeed: a 6-digit 1000x300 photo (JPEG) read in {seconds:.3f} s "

@@ -2,28 +2,35 @@
 
     side, crossed = cut(ys, xs, vs, height, slant, stroke)
 
-Each cut runs from the component's top to its bottom, one column per row, crossing as
-little ink as it can near a guide line along the writing's slant; the network later
-decides which cuts are real (segment.best_path).
+Each cut runs from the component's top to its bottom, one column per row: straight
+along a guide line that follows the writing's slant, or crossing as little ink as it can
+near it. Guides are dense (every 0.1 line height), so that some pair of cuts frames each
+of two touching digits; the network later decides which cuts are real (segment.best_path).
 """
 import numpy as np
 
+STEP = 0.1            # a guide every STEP line heights
+PULL = 0.5            # ink a cut may avoid per line height it strays from its guide
+
 
 def cut(ys, xs, vs, height, slant, stroke):
-    """Cut one wide component along paths from its top to its bottom, one near every
-    0.2 height along the slant, each crossing as little ink as it can (moving at most two
-    pixels sideways per row). Returns each pixel's piece (n,) and the strokes each cut
-    crosses (K,)."""
+    """Cut one wide component from its top to its bottom near guides every STEP height
+    along the slant: along each guide itself, and along the path that crosses as little
+    ink as it can near it (moving at most two pixels sideways per row). Returns each
+    pixel's piece (n,) and the strokes each cut crosses (K,)."""
     y0, x0 = ys.min(), xs.min()
     crop = np.zeros((ys.max() - y0 + 1, xs.max() - x0 + 1))
     crop[ys - y0, xs - x0] = vs
     h, w = crop.shape
     lean = -slant * (np.arange(h) - (h - 1) / 2)                 # (h,) the slant's x offset
     lo, hi = -lean.min() + 0.2 * height, w - lean.max() - 0.2 * height
-    centres = np.arange(lo, hi, 0.2 * height) if hi > lo else np.zeros(0)
+    centres = np.arange(lo, hi, STEP * height) if hi > lo else np.zeros(0)
     if not len(centres):
         return np.zeros(len(ys), dtype=int), np.zeros(0)
-    paths = least_ink_paths(crop, centres[:, None] + lean[None, :], 0.5 / height)
+    guides = centres[:, None] + lean[None, :]                    # (K, h)
+    paths = least_ink_paths(crop, guides, PULL / height)
+    straight = np.clip(np.round(guides), 0, w - 1).astype(int)     # where no valley helps
+    paths = np.r_[paths, straight]
     paths = paths[np.argsort(paths.mean(axis=1))]
     paths = np.maximum.accumulate(paths, axis=0)                # cuts never cross
     keep = np.r_[True, np.abs(np.diff(paths, axis=0)).mean(axis=1) > 0.03 * height]

@@ -53,7 +53,7 @@ def read_number(net, source, name=None, reject=True):
     ink, or holds more digit-sized pieces than a number (segment.MAX_DIGITS)."""
     ink, (width, height) = load_ink(source, name)
     try:
-        digits = segment.read_line(ink, lambda crops: net.predict_proba(mnist_forms(crops)))
+        digits = segment.read_line(ink, piece_scorer(net))
     except ImageError as exc:
         raise ImageError(f"{source_name(source, name)}: {exc}") from None
     if not digits:
@@ -66,6 +66,19 @@ def read_number(net, source, name=None, reject=True):
         box = np.round(np.array(digit.box) * scale).astype(int)   # x0, y0, x1, y1
         answers.append({**digit_answer(p, ok), "box": [int(v) for v in box]})
     return number_answer(answers), x
+
+
+def piece_scorer(net):
+    """score(crops) for segment.read_line: each crop's probabilities (N, 10) and how much
+    it looks like a digit (N,) (the detector's log-odds less its threshold; zeros for a
+    data set without a detector)."""
+    detector = rejection.for_network(net)
+
+    def score(crops):
+        x = mnist_forms(crops)                                   # (N, 784)
+        odds = detector.log_odds(x) - detector.threshold if detector else np.zeros(len(x))
+        return net.predict_proba(x), odds
+    return score
 
 
 def number_answer(digits):

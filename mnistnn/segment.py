@@ -26,7 +26,7 @@ from .errors import ImageError
 from .layout import components, estimate_slant, line_height, remove_rules, stroke_width
 
 MAX_DIGITS = 40       # more digit-sized pieces than this is not one number
-MAX_GROUP = 7         # primitives one digit may be made of
+MAX_GROUP = 12        # primitives one digit may be made of
 MIN_HEIGHT = 0.4      # a digit is at least this share of the line's height
 
 Digit = namedtuple("Digit", "box ink probabilities")   # box (x0, y0, x1, y1), ink (h, w)
@@ -38,20 +38,21 @@ Prim = namedtuple("Prim", "ys xs vs u comp cut")
 def read_line(ink, score):
     """The digits of the line in ink (H, W) float in [0, 1], left to right: [Digit, ...].
 
-    score(list of crops (h, w)) -> probabilities (N, 10). Raises ImageError when the line
-    holds more than MAX_DIGITS digit-sized pieces."""
+    score(list of crops (h, w)) -> (probabilities (N, 10), digit-likeness (N,): the "not a
+    digit" detector's log-odds less its threshold, or zeros). Raises ImageError when the
+    line holds more than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
     path = best_path(*line)
-    prims, groups, p, _ = line
-    return [Digit(*_crop(prims, *groups[g]), p[g]) for g in path]
+    return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
 
 
-Line = namedtuple("Line", "prims groups p height")
+Line = namedtuple("Line", "prims groups p height odds")
 
 
 def candidates(ink, score):
     """Everything the best path is chosen from: Line(primitives, candidate groups (i, j),
-    their probabilities (len(groups), 10), the line's height in pixels)."""
+    their probabilities (len(groups), 10), the line's height in pixels, their
+    digit-likeness (len(groups),))."""
     ink = remove_rules(ink)
     ys, xs = np.nonzero(ink)
     labels = components(ink > 0)[ys, xs]                    # (n,) component of each pixel
@@ -60,8 +61,8 @@ def candidates(ink, score):
     u = xs + slant * (ys - ys.mean())                          # (n,) sheared x
     prims = primitives((ys, xs, ink[ys, xs], u), labels, height, slant, stroke_width(ink))
     groups = candidate_groups(prims, height)
-    p = score([_crop(prims, i, j)[1] for i, j in groups])       # (len(groups), 10)
-    return Line(prims, groups, p, height)
+    p, odds = score([_crop(prims, i, j)[1] for i, j in groups])  # (len(groups), 10), (.,)
+    return Line(prims, groups, p, height, odds)
 
 
 # -- primitives and candidate digits -------------------------------------------------------
@@ -125,17 +126,18 @@ def _crop(prims, i, j):
 
 # A candidate digit's score is its features (group_features) times WEIGHTS; leaving out a
 # primitive costs SKIP times how tall it is (a speck: nothing). Fitted by
-# `python benchmarks/numbers.py --fit` on numbers made of MNIST *training* digits.
-FEATURES = ("log p", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
-WEIGHTS = np.array([1.0, 0.796, -1.336, -2.245, -30.0, -6.332, 1.336, -30.0])
-SKIP = 2.245
+# `python benchmarks/numbers.py --fit-segmentation` on numbers made of MNIST *training*
+# digits.
+FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
+WEIGHTS = np.array([1.0, 0.1, 0.796, -1.336, -0.282, -30.0, -0.796, 0.474, -30.0])
+SKIP = 0.474
 
 
-def best_path(prims, groups, p, height, weights=WEIGHTS, skip=SKIP):
+def best_path(prims, groups, p, height, odds, weights=WEIGHTS, skip=SKIP):
     """Indices into groups of the digits of the best reading, left to right: the path
     through the primitives maximising the sum of its digits' scores less the cost of
     the primitives it leaves out."""
-    scores = group_features(prims, groups, p, height) @ weights       # (len(groups),)
+    scores = group_features(prims, groups, p, height, odds) @ weights   # (len(groups),)
     tall = np.array([(np.ptp(q.ys) + 1) / height for q in prims])
     return _best_path(len(prims), groups, scores, skip * np.minimum(1.0, tall / 0.65))
 
@@ -163,26 +165,28 @@ def _best_path(n, groups, scores, skip_cost):
     return path[::-1]
 
 
-def group_features(prims, groups, p, height):
+def group_features(prims, groups, p, height, odds):
     """The features (len(groups), len(FEATURES)) of each candidate digit: log-probability
-    of its best digit; 1; half the number of cuts through ink that part it from its
+    of its best digit; its digit-likeness (the detector's log-odds less its threshold)
+    clipped to [-8, 8]; 1; half the number of cuts through ink that part it from its
     neighbours (each side pays half) and half the strokes they cross; how much shorter
     than 0.65 of the line; how much wider than tall beyond 1; how much wider than the line
     is tall beyond 1; the widest gap between its pieces (in line heights) beyond 0.05."""
     f = np.zeros((len(groups), len(FEATURES)))
     f[:, 0] = np.log(np.maximum(p.max(axis=1), 1e-12))
-    f[:, 1] = 1
+    f[:, 1] = np.clip(odds, -8, 8)
+    f[:, 2] = 1
     parts = {q.comp for q in prims}
     for g, (i, j) in enumerate(groups):
         mine = {q.comp for q in prims[i:j]}
         cuts = [q.cut[side] for q in prims[i:j] for side in (0, 1)
                 if (q.comp[0], q.comp[1] + 2 * side - 1) in parts - mine]
-        f[g, 2:4] = len(cuts) / 2, sum(cuts) / 2
+        f[g, 3:5] = len(cuts) / 2, sum(cuts) / 2
         ys = np.concatenate([q.ys for q in prims[i:j]])
         spans = np.array(sorted((q.u.min(), q.u.max()) for q in prims[i:j]))   # (k, 2)
         reach = np.maximum.accumulate(spans[:, 1])     # the furthest right ink so far
         gap = max(0.0, float(np.max(spans[1:, 0] - reach[:-1], initial=0.0)))
         tall, wide = np.ptp(ys) + 1, reach[-1] - spans[0, 0] + 1
-        f[g, 4:] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
+        f[g, 5:] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
                     max(0.0, wide / height - 1), max(0.0, gap / height - 0.05))
     return f
