@@ -129,9 +129,8 @@ def main():
         started = time.perf_counter()
         detector = build(mnist, on_epoch=lambda m: print(f"epoch {m['epoch']}: loss "
                                                          f"{m['train_loss']:.4f}", flush=True))
-        reject.save(reject.DETECTORS["mnist"], detector,
-                    {"built_by": "python benchmarks/detector.py --write"})
-        print(f"{reject.DETECTORS['mnist']}: threshold {detector.threshold:.3f}, "
+        reject.save(args.output, detector, {"built_by": "python benchmarks/detector.py --write"})
+        print(f"{args.output}: threshold {detector.threshold:.3f}, "
               f"{time.perf_counter() - started:.0f} s")
         return
     net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
@@ -150,6 +149,8 @@ def parse():
     parser.add_argument("--weights", default=None)
     parser.add_argument("--weights-dir", default="weights")
     parser.add_argument("--write", action="store_true", help="rebuild the shipped detector")
+    parser.add_argument("--output", default=str(reject.DETECTORS["mnist"]),
+                        help="where --write puts it (default: the shipped file)")
     parser.add_argument("--compare", action="store_true", help="methods side by side")
     return parser.parse_args()
 
