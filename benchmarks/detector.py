@@ -8,7 +8,7 @@
 --write trains reject.SIZES on MNIST training digits 0-49,999 against 24,000 non-digits
 drawn by benchmarks/nondigit_training.py (seed 2), sets the threshold to keep reject.KEEP
 of training digits 50,000-59,999, and writes mnistnn/models/digit-detector.npz (about
-10 minutes on one core).
+14 minutes on one core of a busy machine; it gives the shipped file bit for bit).
 
 Development sets (the only ones looked at while choosing): training digits 50,000-59,999
 raw and as photos, pen digits (seed 11), tests/nondigit_images.py's dev family (DejaVu

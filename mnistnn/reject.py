@@ -98,7 +98,7 @@ def fit(digits, nondigits, held_out, sizes=SIZES, epochs=30, seed=0, on_epoch=No
         dataset="mnist"):
     """Train a Detector on digits (N, 784) against nondigits (M, 784) (repeated to weigh
     about as much as the digits, distorted afresh each epoch) and set its threshold so that
-    it keeps KEEP of the held_out digits (K, 784). Seconds (tiny data) to about 11 minutes
+    it keeps KEEP of the held_out digits (K, 784). Seconds (tiny data) to about 14 minutes
     (MNIST and 24,000 non-digits, one core)."""
     from .network import Network
     from .train import TrainConfig, Trainer
