@@ -70,6 +70,7 @@ def main():
     mnistnn test                        accuracy, per digit, confusion matrix
     mnistnn imagine 3 -o three.png      what the network thinks a 3 looks like
     mnistnn classify digit.png          read your own digit
+    mnistnn classify meter.jpg --number read a whole number
     mnistnn draw                        draw digits in your browser, read live
     """
 

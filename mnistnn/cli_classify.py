@@ -15,32 +15,51 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".we
 @click.argument("images", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @weights_option
 @weights_dir_option
+@click.option("--number", is_flag=True,
+              help="Read the whole line of digits in each image (a number), left to right.")
+@click.option("--no-reject", is_flag=True,
+              help='Always answer with the closest digit, never "not a digit".')
 @click.option("--top", type=click.IntRange(1, 10), default=1, show_default=True, metavar="K",
-              help="Also show the runners-up: the K most likely digits.")
+              help="Also show the runners-up: the K most likely digits (single digits).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per image on stdout (JSON Lines).")
 @click.option("--save-preprocessed", type=click.Path(file_okay=False), metavar="DIR",
               help="Write the 28x28 image the network saw (enlarged 10x) into DIR as PNG.")
-def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
-    """Read the digit in each of your IMAGES (PNG, JPEG, GIF, BMP, TIFF, WebP).
+@click.option("--annotate", type=click.Path(), metavar="PATH",
+              help="With --number: write the image with each digit's box and reading drawn "
+                   "on it, as PNG (a folder when there are several images).")
+def classify(images, weights, weights_dir, number, no_reject, top, as_json,
+             save_preprocessed, annotate):
+    """Read the digit in each of your IMAGES (PNG, JPEG, GIF, BMP, TIFF, WebP), or with
+    --number the whole number written in each.
 
     Dark ink on light paper or light ink on dark, a drawing, a scan or a photo: each
-    image is brought to MNIST's form (ink cropped, scaled to 20 px, centred) first.
-    A folder stands for the images in it; - reads one image from stdin. Every image
-    is tried; the exit status is 1 if any could not be read.
+    digit is brought to MNIST's form (ink cropped, scaled to 20 px, centred) first.
+    An image that holds no digit (a letter, a star, a doodle) is answered "not a digit"
+    with the closest digit, unless --no-reject. A folder stands for the images in it;
+    - reads one image from stdin. Every image is tried; the exit status is 1 if any
+    could not be read.
 
     \b
     Examples:
       mnistnn classify data/samples/
       mnistnn classify digit.png --top 3 --save-preprocessed seen/
+      mnistnn classify meter.jpg --number --annotate meter-read.png
       cat digit.jpg | mnistnn classify - --json
     """
     from .errors import ImageError
     from .pictures import PreprocessedSaver
-    from .reading import read_digit
+    from .reading import read_digit, read_number, rejection_note
 
+    if top > 1 and number:
+        raise click.UsageError("--top shows runners-up of single digits, not with --number")
+    if annotate and not number:
+        raise click.UsageError("--annotate draws the digits of a number: add --number")
     saver = PreprocessedSaver(save_preprocessed, images) if save_preprocessed else None
+    annotator = Annotator(annotate, images) if annotate else None
     net = load_network(weights, weights_dir)
+    if not no_reject and rejection_note(net):
+        note(rejection_note(net))
     failed = total = unsaved = 0
     for name, source in _sources(images):
         total += 1
@@ -48,7 +67,10 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
             if source is None:
                 raise ImageError(f"{name}: no image files (.png, .jpg, .gif, .bmp, .tif, "
                                  f".webp, ...) in this folder")
-            answer, x = read_digit(net, source, name)              # x: (784,)
+            read = read_number if number else read_digit
+            answer, x = read(net, source, name, reject=not no_reject)  # x: (784,) or (k, 784)
+            if annotator:
+                note(f"{name}: annotated in {annotator.save(name, source, answer)}")
         except ImageError as exc:
             failed += 1
             _echo_error(name, str(exc), as_json)
@@ -56,8 +78,8 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
         click.echo(_format(name, answer, top, as_json))
         if saver:
             try:   # one that cannot be saved does not stop the others
-                stem = "stdin" if name == STDIN else None
-                note(f"{name}: the network saw {saver.save(name, x.reshape(28, 28), stem)}")
+                for stem, digit in _stems(name, x, number):
+                    note(f"{name}: the network saw {saver.save(name, digit, stem)}")
             except OSError as exc:
                 unsaved += 1
                 click.echo(f"Error: {name}: cannot save what the network saw: "
@@ -66,6 +88,16 @@ def classify(images, weights, weights_dir, top, as_json, save_preprocessed):
         raise click.ClickException(f"{failed} of {total} images could not be read")
     if unsaved:
         raise click.ClickException(f"{unsaved} of {total} preprocessed images could not be saved")
+
+
+def _stems(name, x, number):
+    """(file stem, (28, 28) input) of each digit the network saw: NAME, or for a number
+    NAME-1, NAME-2, ..."""
+    stem = "stdin" if name == STDIN else Path(name).stem
+    digits = x.reshape(-1, 28, 28)
+    if not number:
+        return [(stem, digits[0])]
+    return [(f"{stem}-{k + 1}", digit) for k, digit in enumerate(digits)]
 
 
 def _sources(arguments):
@@ -99,10 +131,62 @@ def _echo_error(name, message, as_json):
 
 
 def _format(name, answer, top, as_json):
-    """One output line: 'digit.png: 7 (98.6%)' (+ runners-up), or a JSON object."""
+    """One output line: 'digit.png: 7 (98.6%)' (+ runners-up), 'star.png: not a digit
+    (closest: 4, 38.0%)', 'meter.jpg: 2026  (99.1% 97.3% 99.8% 88.0%)', or JSON."""
     if as_json:
         return json.dumps({"path": name, **answer})
+    if "digits" in answer:
+        return f"{name}: {_number_text(answer)}"
+    if answer["digit"] is None:
+        return f"{name}: not a digit (closest: {answer['closest']}, {_percent(answer)})"
     p = answer["probabilities"]
     order = sorted(range(len(p)), key=lambda d: -p[d])
     best = [f"{d} ({100 * p[d]:.1f}%)" for d in order[:top]]
     return f"{name}: {best[0]}" + (f"; then {', '.join(best[1:])}" if top > 1 else "")
+
+
+def _number_text(answer):
+    """'2026  (99.1% 97.3% 99.8% 88.0%)', '20?6  (99.1% 97.3% not a digit 88.0%)', or for
+    a line where no piece is a digit 'not a number (closest: 480)'."""
+    digits = answer["digits"]
+    if answer["number"] is None:
+        closest = "".join(str(d["closest"]) for d in digits)
+        if len(digits) == 1:
+            return f"not a digit (closest: {closest}, {_percent(digits[0])})"
+        return f"not a number (closest: {closest})"
+    parts = [_percent(d) if d["digit"] is not None else "not a digit" for d in digits]
+    return f"{answer['number']}  ({' '.join(parts)})"
+
+
+def _percent(answer):
+    return f"{100 * answer['confidence']:.1f}%"
+
+
+class Annotator:
+    """Writes each image with its digits' boxes and readings drawn on it: to PATH for one
+    image, else into the folder PATH as <name>.png. An existing file is never replaced:
+    for one image that is an error, in a folder the new file gets -2, -3, ..."""
+
+    def __init__(self, path, images):
+        self.path, self.used = Path(path), set()
+        self.several = len(images) > 1 or (images[0] != "-" and Path(images[0]).is_dir())
+
+    def save(self, name, source, answer):
+        from .errors import ImageError
+        from .imaging import read_rgb
+        from .pictures import annotate, save_png
+
+        if self.several:
+            self.path.mkdir(parents=True, exist_ok=True)
+            stem = "stdin" if name == STDIN else Path(name).stem
+            path, n = self.path / f"{stem}.png", 1
+            while path in self.used or path.exists():
+                n += 1
+                path = self.path / f"{stem}-{n}.png"
+        elif self.path.exists():
+            raise ImageError(f"{self.path} already exists: choose another name for --annotate")
+        else:
+            path = self.path
+        self.used.add(path)
+        save_png(annotate(read_rgb(source), answer["digits"]), path)
+        return path

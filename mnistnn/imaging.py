@@ -38,11 +38,30 @@ def load_digit(source, name=None):
 
     Raises ImageError, one sentence naming the file, when it is not a readable image
     or holds no ink."""
-    name = name or (str(source) if isinstance(source, (str, Path)) else "<bytes>")
+    ink, _ = load_ink(source, name)
     try:
-        return to_mnist(ink_map(read_grey(source))).reshape(FIELD * FIELD)
+        return to_mnist(ink).reshape(FIELD * FIELD)
     except ImageError as exc:
-        raise ImageError(f"{name}: {exc}") from None
+        raise ImageError(f"{source_name(source, name)}: {exc}") from None
+
+
+def load_ink(source, name=None):
+    """An image file (path) or its bytes -> (ink (H, W) float32 in [0, 1], 0 on the paper,
+    size (W, H) of the upright original in pixels): the ink map every reader starts from
+    (one digit, or a line of them). H, W <= WORK_SIDE; the original is size / (W, H) larger.
+
+    Raises ImageError, one sentence naming the file, when it is not a readable image
+    or holds no ink."""
+    try:
+        grey, size = _read(source)
+        return ink_map(grey), size
+    except ImageError as exc:
+        raise ImageError(f"{source_name(source, name)}: {exc}") from None
+
+
+def source_name(source, name=None):
+    """How an image is named in messages: the name given, else its path, else <bytes>."""
+    return name or (str(source) if isinstance(source, (str, Path)) else "<bytes>")
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -50,18 +69,25 @@ def load_digit(source, name=None):
 def read_grey(source):
     """A path or bytes -> grey levels (H, W) float32, 0 black .. 1 white, at most
     WORK_SIDE a side, transparency over white (over black for light ink)."""
-    image = _decode(source)
+    return _read(source)[0]
+
+
+def _read(source):
+    """read_grey, and the size (W, H) of the upright original image in pixels."""
+    image, size = _decode(source)
     grey = np.clip(np.asarray(image, dtype=np.float32) / (1 if image.mode == "F" else 255), 0, 1)
     if image.mode != "LA":
-        return grey
+        return grey, size
     grey, alpha = grey[..., 0], grey[..., 1]
     over_white = alpha * grey + (1 - alpha)
-    return alpha * grey if np.ptp(over_white) < MIN_CONTRAST <= np.ptp(alpha) else over_white
+    light_ink = np.ptp(over_white) < MIN_CONTRAST <= np.ptp(alpha)
+    return (alpha * grey if light_ink else over_white), size
 
 
 def _decode(source):
     """The image's first frame, upright (EXIF), in mode L, LA (if it has transparency) or
-    F (16-bit and float images, scaled to [0, 1]), reduced to at most WORK_SIDE a side."""
+    F (16-bit and float images, scaled to [0, 1]), reduced to at most WORK_SIDE a side;
+    and the upright original's size (W, H)."""
     with warnings.catch_warnings():
         # Pillow only warns between 1x and 2x its pixel limit; refuse those too.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -71,11 +97,12 @@ def _decode(source):
                     probe.verify()     # PNG: every chunk's checksum, which decoding skips
                 fp.seek(0)
                 with Image.open(fp) as image:
+                    size = _upright_size(image)
                     image.draft(image.mode, (WORK_SIDE, WORK_SIDE))  # JPEG: decode at 1/2..1/8
                     image.load()                                      # GIF: the first frame
                     grey = _grey_mode(ImageOps.exif_transpose(image))
                     grey.thumbnail((WORK_SIDE, WORK_SIDE), Image.BOX)   # area average
-                    return grey
+                    return grey, size
         except UnidentifiedImageError:
             raise ImageError("not an image file that Pillow can read") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -86,6 +113,12 @@ def _decode(source):
         except DECODE_ERRORS as exc:
             why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ImageError(f"the image data is damaged or cut short ({why})") from None
+
+
+def _upright_size(image):
+    """(W, H) of an opened image as shown: EXIF orientations 5 to 8 turn it on its side."""
+    w, h = image.size
+    return (h, w) if image.getexif().get(0x0112, 1) in (5, 6, 7, 8) else (w, h)
 
 
 def _open_source(source):
@@ -117,13 +150,31 @@ def _grey_mode(image):
         raise ImageError(f"its colour mode {image.mode} is not supported") from None
 
 
+def read_rgb(source):
+    """A path or bytes -> the image upright (EXIF) as a Pillow RGB image, at full size
+    (for drawing on it; transparency over white)."""
+    try:
+        with _open_source(source) as fp, Image.open(fp) as image:
+            image = ImageOps.exif_transpose(image)
+            if "A" in image.mode or "transparency" in image.info:
+                image = image.convert("RGBA")
+                return Image.alpha_composite(Image.new("RGBA", image.size, "white"),
+                                             image).convert("RGB")
+            return image.convert("RGB")
+    except DECODE_ERRORS as exc:
+        raise ImageError(f"{source_name(source)}: the image cannot be read again "
+                         f"({type(exc).__name__})") from None
+
+
 # -- finding the ink -------------------------------------------------------------------
 
 def ink_map(grey):
     """Grey levels (H, W), 1 = white -> ink (H, W) float32 in [0, 1], 0 on the paper.
 
     Raises ImageError when nothing stands out from the paper (a blank image)."""
-    x = _box_blur(grey, round(max(grey.shape) / 400))   # JPEG and paper grain average out
+    # JPEG and paper grain average out; a long strip (a line of digits) is blurred by its
+    # height's measure, not its length's, or its thin strokes would fade away.
+    x = _box_blur(grey, round(min(max(grey.shape), 4 * min(grey.shape)) / 400))
     paper = _border_level(x)
     if paper - x.min() >= x.max() - paper:   # the ink is the extreme further from the paper
         x, paper = 1 - x, 1 - paper          # dark ink: flip, so that ink is bright
@@ -148,9 +199,10 @@ def _border_level(x):
 
 def _background(x, level, rounds=4):
     """The paper under bright ink (H, W): a quadratic surface in the pixel coordinates,
-    fitted on a 64 px copy to the pixels that are not ink, starting from those nearer
-    the paper's level than the brightest ink."""
-    small = _resize(x, 64 / max(x.shape)) if max(x.shape) > 64 else x
+    fitted on a 64 px copy (at least 16 px across) to the pixels that are not ink,
+    starting from those nearer the paper's level than the brightest ink."""
+    scale = min(1.0, max(64 / max(x.shape), 16 / min(x.shape)))   # a strip keeps 16 rows
+    small = _resize(x, scale) if scale < 1 else x
     terms = np.stack(np.broadcast_arrays(*_quadratic(*small.shape)), -1).reshape(-1, 6)
     s = small.ravel().astype(np.float64)
     paper = s <= max((level + s.max()) / 2, s.min())

@@ -100,3 +100,20 @@ class PreprocessedSaver:
                 return image.format != "PNG" or image.text.get(self.MARK[0]) != self.MARK[1]
         except (OSError, ValueError):
             return True
+
+
+def annotate(image, digits):
+    """A copy of a PIL RGB image with each digit's box (x0, y0, x1, y1) drawn in green and
+    its reading above it ("?" in red for a piece that is not a digit)."""
+    image = image.copy()
+    draw = ImageDraw.Draw(image)
+    width = max(2, round(max(image.size) / 400))
+    font = ImageFont.load_default(size=max(12, round(max(image.size) / 25)))
+    for d in digits:
+        x0, y0, x1, y1 = d["box"]
+        colour = (0, 170, 0) if d["digit"] is not None else (220, 0, 0)
+        draw.rectangle((x0, y0, x1, y1), outline=colour, width=width)
+        text = f"{d['digit'] if d['digit'] is not None else '?'}"
+        draw.text((x0, max(0, y0 - font.getbbox(text)[3] - width)), text, fill=colour,
+                  font=font)
+    return image

@@ -4,25 +4,114 @@
     answer == {"digit": 7, "confidence": 0.986, "probabilities": [...10 floats...]}
     x.shape == (784,)    # the MNIST-form input the network saw
 
+    answer, xs = read_number(net, "meter.jpg")
+    answer == {"number": "2026", "confidence": 0.84, "digits": [{"digit": 2, "confidence":
+               0.991, "box": [x0, y0, x1, y1], "probabilities": [...]}, ...]}
+    xs.shape == (4, 784)
+
+When the image holds no digit (a letter, a star, a doodle) and the network's data set
+has a "not a digit" detector (reject.py; MNIST has one), the digit is None and "closest"
+names the digit it resembles most: {"digit": None, "closest": 4, "confidence": 0.38, ...};
+in a number that digit is written "?" (and "number" is None when no piece is a digit).
+reject=False always answers with the closest digit.
+
 `mnistnn classify --json` prints these answers (with "path" in front), and every other
 front end (the drawing page's JSON API) returns the same objects, so they never drift.
 """
 import numpy as np
 
-from .imaging import load_digit
+from . import reject as rejection
+from . import segment
+from .errors import ImageError
+from .imaging import FIELD, load_digit, load_ink, source_name, to_mnist
 
 
-def digit_answer(probabilities):
-    """The answer for one digit's probabilities (10,): digit, confidence, probabilities."""
+def digit_answer(probabilities, is_digit=True):
+    """The answer for one digit's probabilities (10,): digit (None when it is not a digit,
+    then closest names the likeliest), confidence, probabilities."""
     p = [round(float(v), 6) for v in probabilities]
     best = int(np.argmax(probabilities))
+    if not is_digit:
+        return {"digit": None, "closest": best, "confidence": p[best], "probabilities": p}
     return {"digit": best, "confidence": p[best], "probabilities": p}
 
 
-def read_digit(net, source, name=None):
+def read_digit(net, source, name=None, reject=True):
     """Read the one digit in an image (a path or its bytes): (answer dict, input (784,)).
 
     Raises ImageError, one sentence naming the image, when it cannot be read."""
     x = load_digit(source, name)                          # (784,) float32 in [0, 1]
-    probabilities = net.predict_proba(x[None])[0]          # (1, 784) -> (10,)
-    return digit_answer(probabilities), x
+    probabilities, is_digit = _judge(net, x[None], reject)  # (1, 10), (1,)
+    return digit_answer(probabilities[0], is_digit[0]), x
+
+
+def read_number(net, source, name=None, reject=True):
+    """Read the line of digits in an image, left to right: (answer dict, inputs (k, 784)),
+    boxes in the original image's pixels.
+
+    Raises ImageError, one sentence naming the image, when it cannot be read, holds no
+    ink, or holds more digit-sized pieces than a number (segment.MAX_DIGITS)."""
+    ink, (width, height) = load_ink(source, name)
+    try:
+        digits = segment.read_line(ink, piece_scorer(net))
+    except ImageError as exc:
+        raise ImageError(f"{source_name(source, name)}: {exc}") from None
+    if not digits:
+        raise ImageError(f"{source_name(source, name)}: no digit found: only specks of ink")
+    x = mnist_forms([d.ink for d in digits])                  # (k, 784)
+    probabilities, is_digit = _judge(net, x, reject)
+    scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
+    answers = []
+    for digit, p, ok in zip(digits, probabilities, is_digit):
+        box = np.round(np.array(digit.box) * scale).astype(int)   # x0, y0, x1, y1
+        answers.append({**digit_answer(p, ok), "box": [int(v) for v in box]})
+    return number_answer(answers), x
+
+
+def piece_scorer(net):
+    """score(crops) for segment.read_line: each crop's probabilities (N, 10) and how much
+    it looks like a digit (N,) (the detector's log-odds less its threshold; zeros for a
+    data set without a detector)."""
+    detector = rejection.for_network(net)
+
+    def score(crops):
+        x = mnist_forms(crops)                                   # (N, 784)
+        odds = detector.log_odds(x) - detector.threshold if detector else np.zeros(len(x))
+        return net.predict_proba(x), odds
+    return score
+
+
+def number_answer(digits):
+    """The answer for a line of digit answers: number ("?" for a piece that is not a
+    digit; None when none is), confidence (the product of the digits'), digits."""
+    text = "".join("?" if d["digit"] is None else str(d["digit"]) for d in digits)
+    confidence = float(np.prod([d["confidence"] for d in digits]))
+    number = None if all(d["digit"] is None for d in digits) else text
+    return {"number": number, "confidence": round(confidence, 6), "digits": digits}
+
+
+def mnist_forms(crops):
+    """Ink crops (list of (h, w)) -> (N, 784) float32 MNIST-form inputs: each through the
+    very code a single digit goes through."""
+    return np.stack([to_mnist(crop).reshape(FIELD * FIELD) for crop in crops])
+
+
+def can_reject(net):
+    """Whether "not a digit" can be said for this network (its data set has a detector)."""
+    return rejection.for_network(net) is not None
+
+
+def rejection_note(net):
+    """A sentence for a network whose data set has no "not a digit" detector, else None."""
+    if can_reject(net):
+        return None
+    return (f'There is no "not a digit" detector for {rejection.dataset_of(net)} networks: '
+            f"every image gets its closest class, as with --no-reject")
+
+
+def _judge(net, x, reject):
+    """Probabilities (N, 10) of inputs x (N, 784), and whether each is a digit (N,) bool:
+    always True without reject or when the network has no "not a digit" model."""
+    probabilities = net.predict_proba(x)
+    detector = rejection.for_network(net) if reject else None
+    return probabilities, (detector.accepts(x) if detector else np.ones(len(x), dtype=bool))

@@ -13,7 +13,6 @@ probabilities; "digit": null with "closest" once "not a digit" lands), plus "vie
     feature maps    a convolutional first layer      inside.strongest_units (kind)
     class names     the checkpoint's "classes"       _classes
 """
-import importlib.util
 import io
 import threading
 from pathlib import Path
@@ -117,7 +116,7 @@ class DrawApi:
             "dataset": meta.get("dataset", "mnist"),
             "classes": _classes(net),
             "can": {"number": self.read_number is not None,
-                    "reject": importlib.util.find_spec(f"{__package__}.reject") is not None,
+                    "reject": reading.can_reject(net),
                     "feature_maps": probe.kind == "feature-map"},
             "limits": {"max_body_bytes": MAX_BODY, "max_units": MAX_UNITS},
         }

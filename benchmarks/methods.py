@@ -1,0 +1,173 @@
+"""The measurements behind the choices of issue 9:
+
+    compare(net, mnist, sets)   "not a digit" methods side by side, on the development sets
+                                (benchmarks/detector.py --compare)
+    fit_segmentation(args)      segment.WEIGHTS and SKIP, on numbers made of MNIST training
+                                digits (benchmarks/numbers.py --fit-segmentation)
+"""
+import time
+
+import numpy as np
+
+from mnistnn import checkpoint, data, imaging, reject, segment
+from mnistnn.network import Network
+from mnistnn.reading import piece_scorer
+from mnistnn.train import TrainConfig, Trainer
+from number_images import mnist_number, on_paper, pen_number
+
+KEEP = reject.KEEP
+
+
+# -- "not a digit": methods side by side -----------------------------------------------------
+
+def operating_point(scores):
+    """Rates at the threshold that rejects 1 - KEEP of held-out training digits (higher
+    score = more digit-like)."""
+    t = np.quantile(scores["val"], 1 - KEEP)
+    return {k: float(np.mean(v < t)) for k, v in scores.items()}
+
+
+def features(net, x):
+    return net.forward(np.asarray(x, dtype=np.float32))[0][-2].astype(np.float64)
+
+
+def gaussian_scores(net, fit_x, fit_y):
+    """-min over classes of the Mahalanobis distance on the penultimate features (shared
+    covariance, shrunk), fitted on the training digits."""
+    f = features(net, fit_x)
+    mu = np.stack([f[fit_y == c].mean(0) for c in range(10)])
+    r = f - mu[fit_y]
+    cov = r.T @ r / len(r)
+    prec = np.linalg.inv(cov + 0.01 * np.trace(cov) / len(cov) * np.eye(len(cov)))
+
+    def score(x):
+        g = features(net, x)
+        return -np.min([np.einsum("ij,jk,ik->i", g - m, prec, g - m) for m in mu], axis=0)
+    return score
+
+
+def logistic_scores(net, fit_x, non_x, steps=300):
+    """A logistic regression on the penultimate features: training digits vs non-digits."""
+    a, b = features(net, fit_x), features(net, non_x)
+    z = np.r_[a, b]
+    mean, sd = z.mean(0), z.std(0) + 1e-3
+    z = (z - mean) / sd
+    y = np.r_[np.ones(len(a)), np.zeros(len(b))]
+    weight = np.r_[np.full(len(a), 0.5 / len(a)), np.full(len(b), 0.5 / len(b))]
+    w, m, v = np.zeros(z.shape[1] + 1), 0, 0
+    zb = np.c_[z, np.ones(len(z))]
+    for t in range(1, steps + 1):                              # Adam on the weighted loss
+        s = 1 / (1 + np.exp(-(zb @ w)))
+        g = zb.T @ ((s - y) * weight) + 1e-3 * w
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        w -= 0.05 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    return lambda x: np.c_[(features(net, x) - mean) / sd, np.ones(len(x))] @ w
+
+
+def train_net(sizes, x, y, epochs, seed, **extra):
+    config = TrainConfig(sizes=sizes, activation="relu", cost="log-likelihood", lr=0.05,
+                         momentum=0.9, batch_size=64, epochs=epochs, seed=seed,
+                         validation_size=0, l2=5e-4, dropout=0.2, schedule="cosine", **extra)
+    net = Network(sizes, "relu", "log-likelihood", seed=seed)
+    Trainer(net, config, (x, y)).run()
+    return net
+
+
+def compare(net, mnist, sets):
+    """Print the methods' rates on the development sets at one operating point: the
+    threshold that rejects 1 - KEEP of training digits 50,000-59,999."""
+    from detector import TRAINING
+    from nondigit_training import training_nondigits
+
+    fit_x, fit_y = data.to_inputs(mnist.train_images[:50000]), mnist.train_labels[:50000]
+    non_train = training_nondigits(TRAINING, seed=2)
+    methods = {}
+    p = {k: net.predict_proba(v) for k, v in sets.items()}
+    methods["top softmax probability"] = {k: v.max(1) for k, v in p.items()}
+    W, b = net.weights[-1], net.biases[-1]
+    methods["energy (logsumexp of logits)"] = {
+        k: np.log(np.exp(features(net, v) @ W.T + b).sum(1)) for k, v in sets.items()}
+    score = gaussian_scores(net, fit_x, fit_y)
+    methods["class Gaussians, Mahalanobis (features)"] = {k: score(v) for k, v in sets.items()}
+    score = logistic_scores(net, fit_x, non_train)
+    methods["logistic regression on features vs non-digits"] = {
+        k: score(v) for k, v in sets.items()}
+    detector = reject.for_network(net)
+    sizes = "-".join(map(str, detector.net.sizes))
+    methods[f"digit detector {sizes} (shipped)"] = {
+        k: detector.log_odds(v) for k, v in sets.items()}
+    started = time.perf_counter()
+    eleven = train_net((784, 800, 11), np.r_[fit_x, non_train],
+                       np.r_[fit_y, np.full(len(non_train), 10)], 20, 1)
+    seconds = time.perf_counter() - started
+    methods[f"11th class (784-800-11 trained with non-digits, {seconds:.0f} s)"] = {
+        k: np.log(eleven.predict_proba(v)[:, :10].max(1) + 1e-12)
+        - np.log(eleven.predict_proba(v)[:, 10] + 1e-12) for k, v in sets.items()}
+    print("| method | non-digits rejected: dev family | train family | real digits "
+          "rejected: validation | photos | pen |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, scores in methods.items():
+        r = operating_point(scores)
+        print(f"| {name} | {r['non']:.1%} | {r['fresh']:.1%} | {r['val']:.2%} | "
+              f"{r['photo']:.2%} | {r['pen']:.2%} |")
+    second = train_net((784, 100, 10), fit_x, fit_y, 10, 7)
+    agree = {k: second.predict(v) == p[k].argmax(1) for k, v in sets.items()}
+    r = {k: 1 - float(np.mean(v)) for k, v in agree.items()}
+    print(f"| two networks disagree (784-800-10 and 784-100-10) | {r['non']:.1%} | "
+          f"{r['fresh']:.1%} | {r['val']:.2%} | {r['photo']:.2%} | {r['pen']:.2%} |")
+
+
+# -- segmentation weights ------------------------------------------------------------------------
+
+def fit_segmentation(args, n=120):
+    """Coordinate search of segment.WEIGHTS and SKIP maximising sequence accuracy on numbers
+    made of MNIST training digits (every layout and paper), the network's scores cached."""
+    net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
+    mnist = data.ensure(args.data_dir, allow_download=False)
+    rng = np.random.default_rng(123)
+    images, labels = mnist.train_images, mnist.train_labels
+    lines, scorer = [], piece_scorer(net)
+    for layout, style in [("separated", "white"), ("separated", "ruled"),
+                          ("touching", "white"), ("slanted", "white"), ("pen", "white"),
+                          ("pen-touching", "white")]:
+        for _ in range(n):
+            pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+            if layout.startswith("pen"):
+                ink, _ = pen_number(labels[pick], rng,
+                                    layout="touching" if layout == "pen-touching" else "separated")
+            else:
+                ink, _ = mnist_number(images[pick], rng, layout)
+            found, _ = imaging.load_ink(on_paper(ink, rng, style))
+            line = segment.candidates(found, scorer)
+            f = segment.group_features(*line)
+            tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
+            lines.append(((line, f, np.minimum(1.0, tall / 0.65)),
+                          "".join(map(str, labels[pick])), layout))
+    weights, skip = segment.WEIGHTS.copy(), segment.SKIP
+
+    def accuracy(w, s):
+        return np.mean([read(line, w, s) == truth for line, truth, _ in lines])
+    best = accuracy(weights, skip)
+    print(f"start: {best:.3f}")
+    for _ in range(3):
+        for k in range(1, len(weights) + 1):
+            for value in np.r_[-np.geomspace(0.1, 30, 12), 0, np.geomspace(0.1, 30, 12)]:
+                w, s = weights.copy(), skip
+                if k == len(weights):
+                    s = abs(value)
+                else:
+                    w[k] = value
+                a = accuracy(w, s)
+                if a > best:
+                    best, weights, skip = a, w, s
+            print(f"{segment.FEATURES[k] if k < len(weights) else 'skip'}: {best:.3f}")
+    for layout in ("separated", "touching", "slanted", "pen", "pen-touching"):
+        acc = np.mean([read(line, weights, skip) == t for line, t, lay in lines if lay == layout])
+        print(f"  {layout}: {acc:.3f}")
+    print("WEIGHTS =", np.round(weights, 3).tolist(), "SKIP =", round(float(skip), 3))
+
+
+def read(cached, weights, skip):
+    line, f, tall = cached
+    path = segment._best_path(len(line.prims), line.groups, f @ weights, skip * tall)
+    return "".join(str(int(np.argmax(line.p[g]))) for g in path)

@@ -1,0 +1,64 @@
+"""Candidate cuts through a wide component (digits that touch or overlap), numpy only.
+
+    side, crossed = cut(ys, xs, vs, height, slant, stroke)
+
+Each cut runs from the component's top to its bottom, one column per row: straight
+along a guide line that follows the writing's slant, or crossing as little ink as it can
+near it. Guides are dense (every 0.1 line height), so that some pair of cuts frames each
+of two touching digits; the network later decides which cuts are real (segment.best_path).
+"""
+import numpy as np
+
+STEP = 0.1            # a guide every STEP line heights
+PULL = 0.5            # ink a cut may avoid per line height it strays from its guide
+
+
+def cut(ys, xs, vs, height, slant, stroke):
+    """Cut one wide component from its top to its bottom near guides every STEP height
+    along the slant: along each guide itself, and along the path that crosses as little
+    ink as it can near it (moving at most two pixels sideways per row). Returns each
+    pixel's piece (n,) and the strokes each cut crosses (K,)."""
+    y0, x0 = ys.min(), xs.min()
+    crop = np.zeros((ys.max() - y0 + 1, xs.max() - x0 + 1))
+    crop[ys - y0, xs - x0] = vs
+    h, w = crop.shape
+    lean = -slant * (np.arange(h) - (h - 1) / 2)                 # (h,) the slant's x offset
+    lo, hi = -lean.min() + 0.2 * height, w - lean.max() - 0.2 * height
+    centres = np.arange(lo, hi, STEP * height) if hi > lo else np.zeros(0)
+    if not len(centres):
+        return np.zeros(len(ys), dtype=int), np.zeros(0)
+    guides = centres[:, None] + lean[None, :]                    # (K, h)
+    paths = least_ink_paths(crop, guides, PULL / height)
+    straight = np.clip(np.round(guides), 0, w - 1).astype(int)     # where no valley helps
+    paths = np.r_[paths, straight]
+    paths = paths[np.argsort(paths.mean(axis=1))]
+    paths = np.maximum.accumulate(paths, axis=0)                # cuts never cross
+    keep = np.r_[True, np.abs(np.diff(paths, axis=0)).mean(axis=1) > 0.03 * height]
+    paths = paths[keep]                                          # (K, h)
+    crossed = crop[np.arange(h)[None, :], paths].sum(axis=1) / max(stroke, 1.0)
+    side = (xs[None, :] - x0 >= paths[:, ys - y0]).sum(axis=0)  # (n,) 0..K
+    return side, crossed
+
+
+def least_ink_paths(crop, guides, weight, reach=2):
+    """For each guide line (K, h) of x positions, the path (K, h) int from the top row of
+    crop (h, w) to the bottom, one column per row, moving at most reach columns per row,
+    minimising the ink it crosses plus weight times its distance from the guide."""
+    h, w = crop.shape
+    columns = np.arange(w)
+    cost = crop[None, 0] + weight * np.abs(columns[None, :] - guides[:, :1])   # (K, w)
+    step = np.zeros((len(guides), h, w), dtype=np.int8)
+    shifts = np.arange(-reach, reach + 1)
+    for r in range(1, h):
+        padded = np.pad(cost, ((0, 0), (reach, reach)), constant_values=np.inf)
+        options = np.stack([padded[:, reach + d:reach + d + w] for d in shifts])  # (S, K, w)
+        choice = np.argmin(options, axis=0)                                  # (K, w)
+        cost = np.take_along_axis(options, choice[None], axis=0)[0]
+        cost = cost + crop[r] + weight * np.abs(columns[None, :] - guides[:, r:r + 1])
+        step[:, r] = shifts[choice]                           # came from x + step
+    path = np.zeros((len(guides), h), dtype=int)
+    path[:, -1] = np.argmin(cost, axis=1)
+    k = np.arange(len(guides))
+    for r in range(h - 1, 0, -1):
+        path[:, r - 1] = path[:, r] + step[k, r, path[:, r]]
+    return path

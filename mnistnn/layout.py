@@ -1,0 +1,126 @@
+"""The layout of a line of handwriting, from its ink map (numpy only): ruled lines removed,
+8-connected components, and the line's height, pen width and slant.
+
+    ink = remove_rules(ink)               # (H, W) without ruled or squared paper's lines
+    labels = components(ink > 0)          # (H, W) 0 off the ink, 1, 2, ... per component
+    height = line_height(ys, labels[ys, xs]); slant = estimate_slant(ys, xs, ink[ys, xs])
+"""
+import numpy as np
+
+SLANTS = np.linspace(-0.6, 0.6, 13)   # shears tried: -31 to 31 degrees from upright
+RULE_COVER = 0.8      # a rule crosses at least this share of the image
+
+
+# -- ruled paper ---------------------------------------------------------------------------
+
+def remove_rules(ink):
+    """ink (H, W) without ruled lines: thin bands of rows (and of columns) whose ink covers
+    RULE_COVER of the image are cleared, except where a stroke crosses them (judged with
+    the other direction's rules left out, so that rules do not cross each other)."""
+    rows, cols = _rules(ink), _rules(ink.T)                   # (H,), (W,) bool
+    clean = ink.copy()
+    _clear(clean, rows, ink * ~cols[None, :])
+    _clear(clean.T, cols, (ink * ~rows[:, None]).T)           # .T: a view of clean
+    return clean
+
+
+def _rules(ink):
+    """Which rows of ink (H, W) are rules: thin bands whose ink, small gaps bridged,
+    covers RULE_COVER of the width. (H,) bool."""
+    H, W = ink.shape
+    rule = _dilate(ink > 0, max(2, W // 200)).mean(axis=1) >= RULE_COVER
+    edges = np.flatnonzero(np.diff(np.r_[0, rule.view(np.int8), 0]))
+    for top, bottom in zip(edges[::2], edges[1::2]):
+        if bottom - top > max(3, 0.03 * H):
+            rule[top:bottom] = False                          # too thick to be a rule
+    return rule
+
+
+def _clear(out, rule, judge):
+    """Clear the rule rows (H,) of out (H, W) in place, except in the columns where judge
+    (H, W) has ink just above or below the band: a stroke crossing the rule."""
+    edges = np.flatnonzero(np.diff(np.r_[0, rule.view(np.int8), 0]))
+    for top, bottom in zip(edges[::2], edges[1::2]):
+        above = judge[max(top - 2, 0):top].max(axis=0, initial=0)
+        below = judge[bottom:bottom + 2].max(axis=0, initial=0)
+        crossing = _dilate((above > 0) | (below > 0), 1)     # (W,)
+        out[top:bottom, ~crossing] = 0
+
+
+def _dilate(mask, radius):
+    """Boolean mask (..., W) grown by radius pixels along its last axis."""
+    k = 2 * radius + 1
+    c = np.cumsum(np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(radius + 1, radius)]),
+                  axis=-1)
+    return (c[..., k:] - c[..., :-k]) > 0
+
+
+# -- connected components ----------------------------------------------------------------------
+
+def components(mask):
+    """8-connected components of mask (H, W) bool -> labels (H, W) int, 0 off the ink,
+    1, 2, ... for the components (numbered by their first run, top to bottom)."""
+    H, W = mask.shape
+    d = np.diff(np.pad(mask.view(np.int8), ((0, 0), (1, 1))), axis=1)    # (H, W + 1)
+    rows, starts = np.nonzero(d == 1)      # runs of ink: [start, end) in each row
+    ends = np.nonzero(d == -1)[1]
+    key = rows * (W + 2)
+    # The runs of the next row that touch each run (columns overlap, corners count).
+    lo = np.searchsorted(key + ends, key + W + 2 + starts, side="left")
+    hi = np.searchsorted(key + starts, key + W + 2 + ends, side="right")
+    count = np.maximum(hi - lo, 0)
+    a = np.repeat(np.arange(len(rows)), count)
+    b = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count - lo, count)
+    root = _union(len(rows), a, b)
+    ids = np.unique(root, return_inverse=True)[1].ravel() + 1     # (runs,) 1, 2, ...
+    acc = np.zeros((H, W + 1), dtype=np.int64)
+    np.add.at(acc, (rows, starts), ids)
+    np.add.at(acc, (rows, ends), -ids)
+    return np.cumsum(acc, axis=1)[:, :W]
+
+
+def _union(n, a, b):
+    """Roots of n nodes joined by the edges (a[k], b[k]): each node's smallest connected
+    index, by propagating minima along the edges and jumping to the roots' roots."""
+    root = np.arange(n)
+    while True:
+        low = np.minimum(root[a], root[b])
+        new = root.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, root):
+            return root
+        root = new
+
+
+# -- the line's geometry -----------------------------------------------------------------------
+
+def line_height(ys, labels):
+    """The height of the line's digits in pixels: the median component height, weighted
+    by ink, so that specks and the loose parts of a digit count little."""
+    order = np.argsort(labels, kind="stable")
+    ys, labels = ys[order], labels[order]
+    first = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    top = np.minimum.reduceat(ys, first)
+    tall = np.maximum.reduceat(ys, first) - top + 1               # (components,)
+    weight = np.diff(np.r_[first, len(ys)])                       # pixels in each
+    order = np.argsort(tall)
+    cumulative = np.cumsum(weight[order])
+    return float(tall[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def stroke_width(ink):
+    """The pen's width in pixels: the median length of the horizontal runs of ink."""
+    d = np.diff(np.pad((ink > 0).view(np.int8), ((0, 0), (1, 1))), axis=1)
+    runs = np.nonzero(d == -1)[1] - np.nonzero(d == 1)[1]
+    return float(np.median(runs)) if len(runs) else 1.0
+
+
+def estimate_slant(ys, xs, vs):
+    """The shear s (x' = x + s (y - mean y)) that makes the ink's column profile sharpest
+    (largest sum of squares): upright strokes then stand in few columns."""
+    y = ys - ys.mean()
+    sharpness = [np.sum(np.bincount(np.round(xs + s * y - (xs + s * y).min()).astype(int),
+                                    weights=vs) ** 2) for s in SLANTS]
+    return float(SLANTS[int(np.argmax(sharpness))])

@@ -1,0 +1,192 @@
+"""A line of handwritten digits -> one piece of ink per digit, left to right (numpy only).
+
+    digits = read_line(ink, score)   # ink (H, W) from imaging.load_ink; score: crops -> (N, 10)
+
+The network decides where one digit ends and the next begins:
+
+    layout       ruled lines removed, 8-connected components, the line's height, pen
+                 width and slant (layout.py); every x below is measured along the
+                 writing's slant (x' = x + slant * (y - middle))
+    primitives   the components but specks, wide ones cut into pieces (cuts.py)
+    best path    dynamic programming over groups of consecutive primitives: each group is
+                 scored by the network (log-probability of its best digit) and by its shape
+                 (a digit is about as tall as the line, not much wider than tall, one
+                 piece of writing); small specks and scraps of line may be left out.
+
+Pieces are crops of the ink (h, w), scored by a callback (the reader turns each into the
+MNIST form, the same code as a single digit, and asks the network), so this module needs
+nothing but numpy.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .cuts import cut
+from .errors import ImageError
+from .layout import components, estimate_slant, line_height, remove_rules, stroke_width
+
+MAX_DIGITS = 40       # more digit-sized pieces than this is not one number
+MAX_GROUP = 12        # primitives one digit may be made of
+MIN_HEIGHT = 0.4      # a digit is at least this share of the line's height
+
+Digit = namedtuple("Digit", "box ink probabilities")   # box (x0, y0, x1, y1), ink (h, w)
+# A primitive: its pixels' rows, columns, ink and sheared x (n,) each; comp: (component,
+# index of the part); cut: strokes crossed by the cut on its (left, right), None: no cut.
+Prim = namedtuple("Prim", "ys xs vs u comp cut")
+
+
+def read_line(ink, score):
+    """The digits of the line in ink (H, W) float in [0, 1], left to right: [Digit, ...].
+
+    score(list of crops (h, w)) -> (probabilities (N, 10), digit-likeness (N,): the "not a
+    digit" detector's log-odds less its threshold, or zeros). Raises ImageError when the
+    line holds more than MAX_DIGITS digit-sized pieces."""
+    line = candidates(ink, score)
+    path = best_path(*line)
+    return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
+
+
+Line = namedtuple("Line", "prims groups p height odds")
+
+
+def candidates(ink, score):
+    """Everything the best path is chosen from: Line(primitives, candidate groups (i, j),
+    their probabilities (len(groups), 10), the line's height in pixels, their
+    digit-likeness (len(groups),))."""
+    ink = remove_rules(ink)
+    ys, xs = np.nonzero(ink)
+    labels = components(ink > 0)[ys, xs]                    # (n,) component of each pixel
+    height = line_height(ys, labels)
+    slant = estimate_slant(ys, xs, ink[ys, xs])
+    u = xs + slant * (ys - ys.mean())                          # (n,) sheared x
+    prims = primitives((ys, xs, ink[ys, xs], u), labels, height, slant, stroke_width(ink))
+    groups = candidate_groups(prims, height)
+    p, odds = score([_crop(prims, i, j)[1] for i, j in groups])  # (len(groups), 10), (.,)
+    return Line(prims, groups, p, height, odds)
+
+
+# -- primitives and candidate digits -------------------------------------------------------
+
+def primitives(pixels, labels, height, slant, stroke):
+    """The pieces digits are made of, sorted by sheared x: each component but specks
+    (smaller than 0.15 height every way), wide ones cut along paths of least ink.
+    Raises ImageError when the line holds more than MAX_DIGITS digit-sized pieces."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(np.r_[-1, labels[order], -2]))
+    prims, sized = [], 0
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        ys, xs, vs, u = (v[order[a:b]] for v in pixels)
+        tall, wide = np.ptp(ys) + 1, np.ptp(u) + 1
+        if max(tall, wide) < 0.15 * height:
+            continue                                   # a speck of dust
+        sized += max(1, int(wide / height)) if tall >= MIN_HEIGHT * height else 0
+        if sized > MAX_DIGITS:
+            raise ImageError(f"the line holds more than {MAX_DIGITS} digit-sized pieces of "
+                             f"writing: too long to be one number")
+        side, crossed = np.zeros(len(ys), dtype=int), np.zeros(0)
+        if wide > 0.75 * height:
+            side, crossed = cut(ys, xs, vs, height, slant, stroke)
+        parts = np.unique(side)
+        for n, k in enumerate(parts):
+            mine = side == k
+            left = crossed[k - 1] if n > 0 else None     # strokes the cut on the left crosses
+            right = crossed[parts[n + 1] - 1] if n + 1 < len(parts) else None
+            prims.append(Prim(ys[mine], xs[mine], vs[mine], u[mine], (a, n), (left, right)))
+    return sorted(prims, key=lambda p: float(p.u.mean()))
+
+
+def candidate_groups(prims, height):
+    """(i, j) for each run of consecutive primitives i..j-1 that could be one digit: at
+    most MAX_GROUP of them, at most twice the line's height wide, no wide gap inside."""
+    groups = []
+    for i in range(len(prims)):
+        left, right = prims[i].u.min(), prims[i].u.max()
+        for j in range(i + 1, min(i + MAX_GROUP, len(prims)) + 1):
+            if j > i + 1:
+                if prims[j - 1].u.min() - right > 0.3 * height:
+                    break
+                left, right = min(left, prims[j - 1].u.min()), max(right, prims[j - 1].u.max())
+            if right - left > 2 * height:
+                break
+            groups.append((i, j))
+    return groups
+
+
+def _crop(prims, i, j):
+    """Box (x0, y0, x1, y1) and ink crop (h, w) of primitives i..j-1 together."""
+    ys = np.concatenate([p.ys for p in prims[i:j]])
+    xs = np.concatenate([p.xs for p in prims[i:j]])
+    y0, x0 = int(ys.min()), int(xs.min())
+    crop = np.zeros((int(ys.max()) + 1 - y0, int(xs.max()) + 1 - x0), dtype=np.float32)
+    crop[ys - y0, xs - x0] = np.concatenate([p.vs for p in prims[i:j]])
+    return (x0, y0, int(xs.max()) + 1, int(ys.max()) + 1), crop
+
+
+# -- the best reading ----------------------------------------------------------------------------
+
+# A candidate digit's score is its features (group_features) times WEIGHTS; leaving out a
+# primitive costs SKIP times how tall it is (a speck: nothing). Fitted by
+# `python benchmarks/numbers.py --fit-segmentation` on numbers made of MNIST *training*
+# digits.
+FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
+WEIGHTS = np.array([1.0, 0.1, 0.796, -1.336, -0.282, -30.0, -0.796, 0.474, -30.0])
+SKIP = 0.474
+
+
+def best_path(prims, groups, p, height, odds, weights=WEIGHTS, skip=SKIP):
+    """Indices into groups of the digits of the best reading, left to right: the path
+    through the primitives maximising the sum of its digits' scores less the cost of
+    the primitives it leaves out."""
+    scores = group_features(prims, groups, p, height, odds) @ weights   # (len(groups),)
+    tall = np.array([(np.ptp(q.ys) + 1) / height for q in prims])
+    return _best_path(len(prims), groups, scores, skip * np.minimum(1.0, tall / 0.65))
+
+
+def _best_path(n, groups, scores, skip_cost):
+    """Dynamic programming over the nodes 0..n (between primitives): best[j] is the best
+    score of a reading of primitives 0..j-1, back[j] the group that ends it (None: j-1
+    left out)."""
+    best = np.full(n + 1, -np.inf)
+    best[0], back = 0.0, [None] * (n + 1)
+    ending = [[] for _ in range(n + 1)]
+    for g, (i, j) in enumerate(groups):
+        ending[j].append(g)
+    for j in range(1, n + 1):
+        best[j] = best[j - 1] - skip_cost[j - 1]
+        for g in ending[j]:
+            if best[groups[g][0]] + scores[g] > best[j]:
+                best[j], back[j] = best[groups[g][0]] + scores[g], g
+    path, j = [], n
+    while j > 0:
+        g = back[j]
+        if g is not None:
+            path.append(g)
+        j = groups[g][0] if g is not None else j - 1
+    return path[::-1]
+
+
+def group_features(prims, groups, p, height, odds):
+    """The features (len(groups), len(FEATURES)) of each candidate digit: log-probability
+    of its best digit; its digit-likeness (the detector's log-odds less its threshold)
+    clipped to [-8, 8]; 1; half the number of cuts through ink that part it from its
+    neighbours (each side pays half) and half the strokes they cross; how much shorter
+    than 0.65 of the line; how much wider than tall beyond 1; how much wider than the line
+    is tall beyond 1; the widest gap between its pieces (in line heights) beyond 0.05."""
+    f = np.zeros((len(groups), len(FEATURES)))
+    f[:, 0] = np.log(np.maximum(p.max(axis=1), 1e-12))
+    f[:, 1] = np.clip(odds, -8, 8)
+    f[:, 2] = 1
+    parts = {q.comp for q in prims}
+    for g, (i, j) in enumerate(groups):
+        mine = {q.comp for q in prims[i:j]}
+        cuts = [q.cut[side] for q in prims[i:j] for side in (0, 1)
+                if (q.comp[0], q.comp[1] + 2 * side - 1) in parts - mine]
+        f[g, 3:5] = len(cuts) / 2, sum(cuts) / 2
+        ys = np.concatenate([q.ys for q in prims[i:j]])
+        spans = np.array(sorted((q.u.min(), q.u.max()) for q in prims[i:j]))   # (k, 2)
+        reach = np.maximum.accumulate(spans[:, 1])     # the furthest right ink so far
+        gap = max(0.0, float(np.max(spans[1:, 0] - reach[:-1], initial=0.0)))
+        tall, wide = np.ptp(ys) + 1, reach[-1] - spans[0, 0] + 1
+        f[g, 5:] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
+                    max(0.0, wide / height - 1), max(0.0, gap / height - 0.05))
+    return f

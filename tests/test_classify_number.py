@@ -1,0 +1,115 @@
+"""`mnistnn classify --number` in-process (CliRunner + tmp_path) on real PNG and JPEG bytes:
+the text and JSON answers, --annotate, --save-preprocessed, and bad inputs."""
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import invoke
+from number_images import on_paper, pen_number
+
+LINE = re.compile(r"^(?P<path>.+): (?P<number>\d+)  \((?P<percents>(\d+\.\d% ?)+)\)$")
+
+
+NO_WEIGHTS = Path(__file__).parent / "no-weights-here"   # so the shipped model is used
+
+
+def run(*args, input=None):
+    arguments = ["classify", *map(str, args), "--weights-dir", str(NO_WEIGHTS)]
+    return invoke(*arguments, input=input)
+
+
+@pytest.fixture
+def numbers(tmp_path):
+    """Two numbers drawn with a pen: 2026 on white (PNG), 314 on ruled paper (JPEG)."""
+    rng = np.random.default_rng(3)
+    files = {}
+    for text, name, style in (("2026", "meter.png", "white"), ("314", "pi.jpg", "ruled")):
+        ink, boxes = pen_number([int(c) for c in text], rng, height=120)
+        files[text] = (tmp_path / name, boxes)
+        files[text][0].write_bytes(on_paper(ink, rng, style))
+    return files
+
+
+def test_text_answer_one_line_per_image(numbers):
+    paths = [path for path, _ in numbers.values()]
+    result = run(*paths, "--number")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    for (text, (path, _)), line in zip(numbers.items(), lines):
+        match = LINE.match(line)
+        assert match and match["path"] == str(path) and match["number"] == text, line
+        assert len(match["percents"].split()) == len(text)
+
+
+def test_json_answer(numbers):
+    path, boxes = numbers["2026"]
+    result = run(path, "--number", "--json")
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.stdout)
+    assert set(obj) == {"path", "number", "confidence", "digits"} and obj["number"] == "2026"
+    assert obj["confidence"] == pytest.approx(np.prod([d["confidence"] for d in obj["digits"]]),
+                                              abs=1e-5)
+    for digit, box, truth in zip(obj["digits"], boxes, "2026"):
+        assert set(digit) == {"digit", "confidence", "box", "probabilities"}
+        assert digit["digit"] == int(truth) and len(digit["probabilities"]) == 10
+        assert np.abs(np.array(digit["box"]) - box).max() <= 4
+
+
+def test_annotate_one_image_and_a_folder(numbers, tmp_path):
+    path, boxes = numbers["2026"]
+    out = tmp_path / "read.png"
+    result = run(path, "--number", "--annotate", out)
+    assert result.exit_code == 0, result.output
+    drawn = np.asarray(Image.open(out).convert("RGB"), dtype=int)
+    assert drawn.shape[:2] == np.asarray(Image.open(path)).shape[:2]
+    x0, y0, x1, y1 = boxes[0]
+    green = (drawn[..., 1] > 120) & (drawn[..., 0] < 80) & (drawn[..., 2] < 80)
+    assert green[y0:y1, x0 - 3:x0 + 4].any(axis=1).mean() > 0.9      # the first box's left side
+    again = run(path, "--number", "--annotate", out)
+    assert again.exit_code == 1 and "already exists" in again.stderr    # never overwritten
+    folder = tmp_path / "annotated"
+    both = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder)
+    assert both.exit_code == 0, both.output
+    assert sorted(p.name for p in folder.iterdir()) == ["meter.png", "pi.png"]
+
+
+def test_save_preprocessed_writes_every_digit(numbers, tmp_path):
+    path, _ = numbers["314"]
+    out = tmp_path / "seen"
+    result = run(path, "--number", "--save-preprocessed", out)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["pi-1.png", "pi-2.png", "pi-3.png"]
+
+
+def test_bad_inputs_get_one_sentence_and_the_rest_an_answer(numbers, tmp_path):
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(on_paper(np.zeros((200, 3000)), np.random.default_rng(0), "white"))
+    rng = np.random.default_rng(1)
+    long_line = tmp_path / "long.png"
+    long_line.write_bytes(on_paper(pen_number(np.arange(60) % 10, rng, height=30)[0], rng,
+                                   "white"))
+    path, _ = numbers["2026"]
+    result = run(blank, path, long_line, "--number")
+    assert result.exit_code == 1
+    assert LINE.match(result.stdout.strip())["number"] == "2026"
+    errors = result.stderr.splitlines()
+    assert any(line.startswith(f"Error: {blank}: no digit found") for line in errors)
+    assert any(line.startswith(f"Error: {long_line}: the line holds more than 40")
+               for line in errors)
+    as_json = run(blank, path, "--number", "--json")
+    objects = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert set(objects[0]) == {"path", "error"} and objects[1]["number"] == "2026"
+
+
+def test_stdin_and_usage(numbers):
+    path, _ = numbers["2026"]
+    result = run("-", "--number", input=path.read_bytes())
+    assert result.exit_code == 0 and result.stdout.startswith("<stdin>: 2026  ("), result.output
+    assert run(path, "--number", "--top", "3").exit_code == 2
+    assert run(path, "--annotate", "x.png").exit_code == 2
+    assert "--number" in run("--help").output

@@ -1,0 +1,145 @@
+""""Not a digit": the detector that ships (one file for every MNIST classifier), data sets
+without one, fitting one, and what `classify` answers, on real PNG bytes of printed
+letters, shapes and real digits."""
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import invoke
+from mnistnn import checkpoint, imaging, reading, reject
+from mnistnn.network import Network
+from nondigit_images import glyph, nondigits, polygon_shape
+from test_imaging import encode, random_drawing
+
+NOT_A_DIGIT = re.compile(r"^(?P<path>.+): not a digit \(closest: \d, \d+\.\d%\)$")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return checkpoint.load(checkpoint.SHIPPED)
+
+
+def picture(image):
+    """A Pillow 'L' drawing (255 = ink) as PNG bytes, dark ink on white."""
+    return encode(Image.fromarray(255 - np.asarray(image)))
+
+
+@pytest.fixture(scope="module")
+def star_and_letter(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nondigits")
+    rng = np.random.default_rng(1)
+    (folder / "star.png").write_bytes(picture(polygon_shape(rng, "star")))
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+    # A bold "A" sits at the threshold (it is much like a closed 4): K is plainly no digit.
+    (folder / "K.png").write_bytes(picture(glyph("K", font, np.random.default_rng(2))))
+    (folder / "house.png").write_bytes(picture(polygon_shape(rng, "house")))
+    return folder
+
+
+def run(*args, input=None):
+    return invoke(*args, input=input)
+
+
+def test_one_detector_serves_every_mnist_classifier(shipped, tmp_path):
+    detector = reject.for_network(shipped)
+    assert detector is not None and detector.dataset == "mnist"
+    assert detector.net.sizes[0] == 784 and detector.net.sizes[-1] == 2
+    assert reading.can_reject(shipped)
+    checkpoint.save(tmp_path / "mine.npz", Network([784, 10, 10], seed=1), {"config": {}})
+    assert reject.for_network(checkpoint.load(tmp_path / "mine.npz")) is detector
+
+
+def test_other_data_sets_have_no_detector(tmp_path):
+    checkpoint.save(tmp_path / "clothes.npz", Network([784, 10, 10], seed=1),
+                    {"dataset": "fashion-mnist"})
+    clothes = checkpoint.load(tmp_path / "clothes.npz")
+    assert reject.dataset_of(clothes) == "fashion-mnist"
+    assert reject.for_network(clothes) is None and not reading.can_reject(clothes)
+    assert "no \"not a digit\" detector for fashion-mnist" in reading.rejection_note(clothes)
+    answer, _ = reading.read_digit(clothes, random_drawing(3, np.random.default_rng(1)))
+    assert answer["digit"] is not None
+
+
+def test_non_digits_are_rejected_and_digits_kept(shipped):
+    detector = reject.for_network(shipped)
+    non = np.stack([imaging.load_digit(b) for b, _ in nondigits("dev", 60, seed=5)])
+    rng = np.random.default_rng(9)
+    real = np.stack([imaging.load_digit(random_drawing(d, rng)) for d in np.arange(60) % 10])
+    print(f"\nrejected: {1 - detector.accepts(non).mean():.0%} of 60 non-digits, "
+          f"{1 - detector.accepts(real).mean():.0%} of 60 drawn digits")
+    assert detector.accepts(non).mean() <= 0.25
+    assert detector.accepts(real).mean() >= 0.95
+
+
+def test_mnist_test_digits_are_kept(mnist_dir, shipped):
+    from mnistnn.idx import read_idx
+
+    images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")[:2000]
+    kept = reject.for_network(shipped).accepts(images.reshape(-1, 784).astype(np.float32) / 255)
+    assert kept.mean() >= 0.99
+
+
+def test_a_detector_file_round_trips_and_is_checked(tmp_path, shipped):
+    detector = reject.for_network(shipped)
+    reject.save(tmp_path / "d.npz", detector)
+    loaded = reject.load(tmp_path / "d.npz")
+    assert loaded.threshold == pytest.approx(detector.threshold) and loaded.dataset == "mnist"
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.net.weights, detector.net.weights))
+    two = Network([784, 5, 2], seed=1)
+    checkpoint.save(tmp_path / "two.npz", two, {"detector": {"dataset": "mnist"}})
+    with pytest.raises(checkpoint.CheckpointError, match="not a digit detector"):
+        reject.load(tmp_path / "two.npz")
+    with pytest.raises(checkpoint.CheckpointError, match="10 classes"):
+        reject.load(checkpoint.SHIPPED)                  # a classifier, not a detector
+
+
+def test_fit_learns_to_tell_digits_from_textures():
+    rng = np.random.default_rng(0)
+    digits = np.zeros((600, 28, 28), dtype=np.float32)
+    for k, d in enumerate(digits):                        # vertical bars: "digits"
+        d[4:24, 12 + k % 4:15 + k % 4] = 1
+    noise = (rng.random((100, 784)) < 0.3).astype(np.float32)   # speckle: not digits
+    detector = reject.fit(digits.reshape(600, 784)[:500], noise, digits.reshape(600, 784)[500:],
+                          epochs=3)
+    assert detector.accepts(digits.reshape(600, 784)[500:]).mean() >= reject.KEEP - 0.01
+    fresh = (rng.random((50, 784)) < 0.3).astype(np.float32)
+    assert detector.accepts(fresh).mean() <= 0.1
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+def test_classify_says_not_a_digit(star_and_letter, tmp_path):
+    weights_dir = tmp_path / "none"
+    result = run("classify", star_and_letter, "--weights-dir", weights_dir)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3 and all(NOT_A_DIGIT.match(line) for line in lines), lines
+    as_json = run("classify", star_and_letter / "star.png", "--json", "--weights-dir", weights_dir)
+    obj = json.loads(as_json.stdout)
+    assert set(obj) == {"path", "digit", "closest", "confidence", "probabilities"}
+    assert obj["digit"] is None and obj["confidence"] == obj["probabilities"][obj["closest"]]
+    forced = run("classify", star_and_letter / "star.png", "--json", "--no-reject",
+                 "--weights-dir", weights_dir)
+    assert set(json.loads(forced.stdout)) == {"path", "digit", "confidence", "probabilities"}
+
+
+def test_your_own_model_says_not_a_digit_without_any_fitting(star_and_letter, tmp_path):
+    checkpoint.save(tmp_path / "mine.npz", Network([784, 10, 10], seed=1))
+    result = run("classify", star_and_letter / "star.png", "--weights", tmp_path / "mine.npz")
+    assert result.exit_code == 0 and "detector" not in result.stderr
+    assert NOT_A_DIGIT.match(result.stdout.strip()), result.stdout
+
+
+def test_a_fashion_model_says_it_has_no_detector(star_and_letter, tmp_path):
+    checkpoint.save(tmp_path / "clothes.npz", Network([784, 10, 10], seed=1),
+                    {"dataset": "fashion-mnist"})
+    result = run("classify", star_and_letter / "star.png", "--weights", tmp_path / "clothes.npz")
+    assert result.exit_code == 0, result.stderr
+    assert re.match(r".+star\.png: \d \(\d+\.\d%\)$", result.stdout.strip())
+    assert 'no "not a digit" detector for fashion-mnist' in result.stderr
+    quiet = run("classify", star_and_letter / "star.png", "--no-reject",
+                "--weights", tmp_path / "clothes.npz")
+    assert quiet.exit_code == 0 and "detector" not in quiet.stderr

@@ -1,0 +1,287 @@
+"""Reading whole numbers: segment.py's parts against independent oracles, and
+reading.read_number on real PNG and JPEG bytes of numbers made of MNIST *test* digits and of
+Pillow pen strokes, in every way the issue lists."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image, ImageDraw
+
+from mnistnn import checkpoint, layout, reading, reject, segment
+from mnistnn.errors import ImageError
+from mnistnn.idx import read_idx
+from number_images import mnist_number, on_paper, pen_number
+from test_imaging import arc, encode, pen_mask
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return checkpoint.load(checkpoint.SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist_dir):
+    """The MNIST *test* digits and labels (numbers are never made of training digits)."""
+    return (read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz"),
+            read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz"))
+
+
+def read(net, data):
+    answer, _ = reading.read_number(net, data, "number.png", reject=False)
+    return answer
+
+
+# -- the parts -------------------------------------------------------------------------------
+
+def flood_labels(mask):
+    """8-connected components by breadth-first flood fill: the oracle for components()."""
+    labels, n = np.zeros(mask.shape, dtype=int), 0
+    for start in zip(*np.nonzero(mask)):
+        if labels[start]:
+            continue
+        n += 1
+        labels[start], todo = n, [start]
+        while todo:
+            y, x = todo.pop()
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    q = (y + dy, x + dx)
+                    if (0 <= q[0] < mask.shape[0] and 0 <= q[1] < mask.shape[1]
+                            and mask[q] and not labels[q]):
+                        labels[q] = n
+                        todo.append(q)
+    return labels
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 30), st.integers(1, 30))))
+def test_components_match_a_flood_fill(mask):
+    ours, theirs = layout.components(mask), flood_labels(mask)
+    assert np.array_equal(ours > 0, mask)
+    pairs = set(zip(ours[mask], theirs[mask]))        # the same partition, other numbers
+    assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs})
+
+
+def test_components_of_a_snake_and_diagonal_steps():
+    snake = np.zeros((9, 9), dtype=bool)
+    snake[::2] = True
+    snake[1::4, -1] = snake[3::4, 0] = True       # one long path, back and forth
+    assert layout.components(snake).max() == 1
+    steps = np.eye(6, dtype=bool) | np.eye(6, k=3, dtype=bool)   # corners touch: 8-connected
+    assert layout.components(steps).max() == 2
+
+
+def test_rules_are_removed_and_strokes_through_them_kept():
+    ink = np.zeros((120, 400), dtype=np.float32)
+    ink[40:42] = 0.5                                   # a rule across the page
+    ink[:, 300] = 0.5                                  # a vertical one (squared paper)
+    ink[20:90, 100:108] = 1.0                          # a stroke crossing the rule
+    ink[60:61, 150:200] = 1.0                          # a short dash: not a rule
+    clean = layout.remove_rules(ink)
+    assert clean[40:42, :95].max() == 0 and clean[40:42, 110:290].max() == 0
+    assert clean[:, 300].max() == 0
+    assert clean[40:42, 100:108].min() == 1.0 and clean[60, 150:200].min() == 1.0
+
+
+def test_slant_of_sheared_strokes():
+    ys, xs = np.mgrid[0:100, 0:3]
+    for slant in (-0.3, 0.0, 0.4):
+        columns = [xs + 40 * k + np.round(slant * (50 - ys)) for k in range(4)]
+        x = np.concatenate([c.ravel() for c in columns]).astype(int)
+        y = np.tile(ys.ravel(), 4)
+        found = layout.estimate_slant(y, x, np.ones(len(x)))
+        assert abs(found - slant) <= 0.05, (slant, found)
+
+
+# -- numbers of MNIST test digits -------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout, style, least", [   # benchmarks/numbers.py: 90%, 84%
+    ("separated", "white", 0.75), ("separated", "ruled", 0.7), ("separated", "dark", 0.75),
+    ("slanted", "white", 0.6)])
+def test_numbers_of_mnist_test_digits(layout, style, least, shipped, test_digits):
+    images, labels = test_digits
+    rng = np.random.default_rng(21)
+    right, boxes_ok, n = 0, 0, 20
+    for _ in range(n):
+        pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+        ink, boxes = mnist_number(images[pick], rng, layout)
+        answer = read(shipped, on_paper(ink, rng, style))
+        truth = "".join(map(str, labels[pick]))
+        right += answer["number"] == truth
+        found = np.array([d["box"] for d in answer["digits"]])
+        boxes_ok += len(found) == len(boxes) and np.abs(found - boxes).max() <= 0.2 * np.ptp(
+            boxes[:, [1, 3]])
+    print(f"\n{layout} on {style}: {right} of {n} numbers read right")
+    assert right >= least * n
+    assert boxes_ok >= (least - 0.1) * n
+
+
+@pytest.mark.slow
+def test_numbers_drawn_with_pen_strokes(shipped):
+    rng = np.random.default_rng(5)
+    right, n = 0, 25
+    for _ in range(n):
+        digits = rng.integers(0, 10, int(rng.integers(1, 9)))
+        ink, _ = pen_number(digits, rng)
+        right += read(shipped, on_paper(ink, rng, "white"))["number"] == "".join(map(str, digits))
+    assert right >= 0.9 * n
+
+
+def test_touching_neighbours_are_cut_apart(shipped):
+    # Touching neighbours are where segmentation falls short (see the README): 2 and 3,
+    # whose ink meets, are cut where the network reads both halves; of pen-drawn pairs
+    # that touch or overlap, 42% are read right (12% with the sparser cuts before).
+    rng = np.random.default_rng(1)
+    ink, boxes = pen_number([2, 3], rng, height=120, layout="touching")
+    assert layout.components(ink > 0.5).max() == 1
+    assert read(shipped, on_paper(ink, rng, "white"))["number"] == "23"
+
+
+@pytest.mark.slow
+def test_touching_pen_pairs(shipped):
+    rng, right = np.random.default_rng(50), 0
+    for _ in range(40):
+        digits = rng.integers(0, 10, 2)
+        ink, _ = pen_number(digits, rng, height=120, layout="touching")
+        right += read(shipped, on_paper(ink, rng, "white"))["number"] == "".join(map(str, digits))
+    assert right >= 0.35 * 40
+
+
+def box_iou(a, b):
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
+
+
+@pytest.mark.slow
+def test_candidates_frame_most_touching_digits(shipped, test_digits):
+    """The oracle of cutting: share of touching digits for which some candidate piece has
+    the digit's box (IoU >= 0.7) and is read right. Measured 0.70 with cuts every 0.2
+    height; the dense cuts (every 0.1 height, straight and least-ink) reach about 0.77."""
+    images, labels = test_digits
+    rng = np.random.default_rng(8)
+    score, found, total = reading.piece_scorer(shipped), 0, 0
+    for _ in range(15):
+        pick = rng.choice(len(images), 5, replace=False)
+        ink, boxes = mnist_number(images[pick], rng, "touching", height=100)
+        line = segment.candidates(ink.astype(np.float32), score)
+        crops = [segment._crop(line.prims, i, j)[0] for i, j in line.groups]
+        for box, label in zip(boxes, labels[pick]):
+            total += 1
+            found += any(box_iou(c, box) >= 0.7 and line.p[g].argmax() == label
+                         for g, c in enumerate(crops))
+    print(f"\n{found} of {total} touching digits have a candidate framed and read right")
+    assert found >= 0.72 * total
+
+
+def test_pieces_are_scored_by_the_detector_when_the_data_set_has_one(shipped, tmp_path):
+    crops = [np.asarray(pen_mask(d, (60, 90), (10, 10, 40, 70), 6), dtype=np.float32) / 255
+             for d in (3, 8)]
+    p, odds = reading.piece_scorer(shipped)(crops)
+    assert p.shape == (2, 10) and odds.shape == (2,) and np.all(odds > 0)
+    detector = reject.for_network(shipped)
+    assert np.allclose(odds, detector.log_odds(reading.mnist_forms(crops)) - detector.threshold)
+    checkpoint.save(tmp_path / "c.npz", shipped, {"dataset": "fashion-mnist"})
+    _, none = reading.piece_scorer(checkpoint.load(tmp_path / "c.npz"))(crops)
+    assert np.array_equal(none, np.zeros(2))
+
+
+def test_one_to_twenty_digits_apart(shipped):
+    rng = np.random.default_rng(8)
+    for count in (1, 2, 9, 20):
+        digits = np.arange(count) % 10
+        ink, boxes = pen_number(digits, rng, height=60)
+        answer = read(shipped, on_paper(ink, rng, "white"))
+        assert len(answer["digits"]) == count, answer["number"]
+
+
+# -- what real writing does ------------------------------------------------------------------------
+
+# Digits in pieces, as pens leave them (strokes in the unit box): a 4 whose upright stops
+# short of the bar, a 5 with its flag apart, a 7 whose stem leaves its bar,
+# and a 3 lifted in the middle.
+BROKEN = {
+    4: [[(0.6, 0.02), (0.05, 0.66), (0.95, 0.66)], [(0.72, 0.1), (0.72, 0.5)],
+        [(0.72, 0.66), (0.72, 0.98)]],
+    5: [[(0.9, 0.03), (0.3, 0.03)],
+        [(0.22, 0.17), (0.2, 0.45)] + arc(0.5, 0.7, 0.4, 0.27, 215, 505)],
+    7: [[(0.05, 0.04), (0.95, 0.04)], [(0.88, 0.17), (0.4, 0.98)]],
+    3: [arc(0.5, 0.26, 0.36, 0.23, 200, 430), arc(0.5, 0.73, 0.42, 0.25, 290, 520)],
+}
+
+
+def test_broken_digits_stay_one_and_dust_is_no_digit(shipped):
+    canvas = Image.new("L", (700, 220), 0)
+    draw = ImageDraw.Draw(canvas)
+    for k, digit in enumerate((4, 5, 7, 3)):
+        left, top, w, h = 40 + 160 * k, 40, 95, 140
+        for stroke in BROKEN[digit]:
+            draw.line([(left + x * w, top + y * h) for x, y in stroke], fill=255, width=12,
+                      joint="curve")
+    pieces = layout.components(np.asarray(canvas) > 0).max()
+    rng = np.random.default_rng(3)
+    for x, y in rng.uniform((10, 5), (690, 215), (12, 2)):   # specks all over the page
+        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=255)
+    assert pieces >= 7                                        # the digits are in pieces
+    answer = read(shipped, encode(Image.fromarray(255 - np.asarray(canvas))))
+    assert answer["number"] == "4573"
+
+
+def test_uneven_light_and_polarity(shipped, test_digits):
+    images, labels = test_digits
+    rng = np.random.default_rng(2)
+    pick = [3, 2, 1, 18]
+    ink, _ = mnist_number(images[pick], rng, "separated", height=90)
+    y, x = np.mgrid[0:ink.shape[0], 0:ink.shape[1]] / max(ink.shape)
+    light = 1 - 0.5 * x                                 # a lamp at the left
+    grey = (0.9 - 0.75 * ink) * light
+    truth = "".join(map(str, labels[pick]))
+    photo = encode(Image.fromarray(np.uint8(255 * grey)), "JPEG", quality=80)
+    assert read(shipped, photo)["number"] == truth
+    assert read(shipped, on_paper(ink, rng, "dark"))["number"] == truth
+
+
+def test_boxes_are_in_the_original_pixels(shipped):
+    rng = np.random.default_rng(4)
+    ink, boxes = pen_number([2, 0, 2, 6], rng, height=400)      # wider than WORK_SIDE
+    assert ink.shape[1] > 1024
+    answer = read(shipped, on_paper(ink, rng, "white"))
+    assert answer["number"] == "2026"
+    found = np.array([d["box"] for d in answer["digits"]])
+    assert np.abs(found - boxes).max() <= 12                   # a few pixels of the reduction
+
+
+# -- bad input: one sentence --------------------------------------------------------------------
+
+def test_a_wide_empty_image_is_one_sentence(shipped):
+    with pytest.raises(ImageError, match=r"^number\.png: no digit found: the image is blank"):
+        read(shipped, encode(Image.new("L", (3000, 200), 255)))
+
+
+def test_one_digit_is_a_number(shipped):
+    mask = pen_mask(7, (300, 300), (80, 40, 140, 220), 20)
+    answer = read(shipped, encode(Image.fromarray(255 - np.asarray(mask))))
+    assert answer["number"] == "7" and len(answer["digits"]) == 1
+
+
+def test_two_hundred_digits_are_too_long_to_be_a_number(shipped):
+    rng = np.random.default_rng(6)
+    ink, _ = pen_number(np.arange(200) % 10, rng, height=40)
+    with pytest.raises(ImageError) as caught:
+        read(shipped, on_paper(ink, rng, "white"))
+    message = str(caught.value)
+    assert message.startswith("number.png: ") and "more than 40 digit-sized" in message
+    assert "\n" not in message
+
+
+def test_a_10000_by_300_image(shipped):
+    rng = np.random.default_rng(7)
+    ink, _ = pen_number([3, 1, 4, 1, 5, 9], rng, height=200)
+    page = np.zeros((300, 10000))
+    page[50:50 + ink.shape[0], 4000:4000 + ink.shape[1]] = ink[:250]
+    answer = read(shipped, on_paper(page, rng, "white"))
+    assert answer["number"] == "314159"
+    assert all(4000 <= d["box"][0] < d["box"][2] <= 4000 + ink.shape[1] + 10
+               for d in answer["digits"])
