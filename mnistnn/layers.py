@@ -1,0 +1,250 @@
+"""The layers a Network stacks: Dense, Conv2D, MaxPool, Flatten, each with two verbs.
+
+    a = layer.forward(x)                          # x (B, *in_shape) -> a (B, *out_shape)
+    grads, dx = layer.backward(x, delta, need_dx)
+
+delta is dC/dz, the gradient of the cost with respect to the layer's output before its
+unit (activation) is applied; backward returns the gradients of the layer's parameters
+(summed over the batch; () for a layer without any) and dC/dx, or None without need_dx.
+The Network applies the unit's derivative between layers, and dropout masks.
+
+Images are batch-first and channels-last, (B, height, width, channels): im2col then
+copies each k x k x C patch as one contiguous row, and a convolution is one large matrix
+product. Parameters of each layer: W with the output units first, b one per output unit.
+"""
+import re
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+class Dense:
+    """Fully connected: z = x W^T + b, as in Nielsen's network.py (W is (n_out, n_in))."""
+
+    def __init__(self, n_in, n_out):
+        self.in_shape, self.out_shape = (n_in,), (n_out,)
+        self.item, self.unit, self.W, self.b = str(n_out), None, None, None
+
+    def init(self, rng, gain, random_bias, dtype):
+        """W ~ N(0, gain/n_in); b ~ N(0, 1) if random_bias, else 0 (drawn in float64)."""
+        (n_in,), (n_out,) = self.in_shape, self.out_shape
+        self.W = (rng.standard_normal((n_out, n_in)) * np.sqrt(gain / n_in)).astype(dtype)
+        self.b = (rng.standard_normal(n_out) if random_bias else np.zeros(n_out)).astype(dtype)
+
+    def forward(self, x):
+        z = x @ self.W.T           # (B, n_in) @ (n_in, n_out) -> (B, n_out)
+        z += self.b
+        return z if self.unit is None else self.unit.fn(z, out=z)
+
+    def backward(self, x, delta, need_dx=True):
+        grad_W = delta.T @ x       # (n_out, B) @ (B, n_in) -> (n_out, n_in)
+        grad_b = delta.sum(axis=0)  # (n_out,)
+        dx = delta @ self.W if need_dx else None  # (B, n_out) @ (n_out, n_in) -> (B, n_in)
+        return (grad_W, grad_b), dx
+
+
+class Conv2D:
+    """n filters of k x k x C, stride 1; 'valid' (no padding) or 'same' (zero padding
+    that keeps height and width). W is (n, k, k, C), b is (n,)."""
+
+    def __init__(self, in_shape, n, k, padding="valid"):
+        H, W, C = in_shape
+        self.pad = (k - 1) // 2 if padding == "same" else 0
+        self.in_shape, self.k, self.n = tuple(in_shape), k, n
+        self.out_shape = (H + 2 * self.pad - k + 1, W + 2 * self.pad - k + 1, n)
+        self.item = f"conv{n}k{k}" + ("same" if self.pad else "")
+        self.unit, self.W, self.b = None, None, None
+
+    def init(self, rng, gain, random_bias, dtype):
+        """W ~ N(0, gain/fan_in) with fan_in = k*k*C, the inputs of one output unit."""
+        fan_in = self.k * self.k * self.in_shape[2]
+        W = rng.standard_normal((self.n, self.k, self.k, self.in_shape[2]))
+        self.W = (W * np.sqrt(gain / fan_in)).astype(dtype)
+        self.b = (rng.standard_normal(self.n) if random_bias else np.zeros(self.n)).astype(dtype)
+
+    def forward(self, x):
+        cols = im2col(self._padded(x), self.k)          # (B*Ho*Wo, k*k*C)
+        z = cols @ self.W.reshape(self.n, -1).T         # (B*Ho*Wo, k*k*C) @ (k*k*C, n)
+        z += self.b
+        if self.unit is not None:
+            self.unit.fn(z, out=z)
+        return z.reshape((len(x),) + self.out_shape)    # (B, Ho, Wo, n)
+
+    def backward(self, x, delta, need_dx=True):
+        d = delta.reshape(-1, self.n)                   # (B*Ho*Wo, n)
+        xp = self._padded(x)                            # (B, H+2p, W+2p, C)
+        grad_W = d.T @ im2col(xp, self.k)               # (n, B*Ho*Wo) @ (B*Ho*Wo, k*k*C)
+        grads = (grad_W.reshape(self.W.shape), d.sum(axis=0))
+        if not need_dx:
+            return grads, None
+        dcols = d @ self.W.reshape(self.n, -1)          # (B*Ho*Wo, n) @ (n, k*k*C)
+        dx = col2im(dcols, xp.shape, self.k)            # (B, H+2p, W+2p, C)
+        H, W = self.in_shape[:2]
+        dx = dx[:, self.pad:self.pad + H, self.pad:self.pad + W]
+        return grads, np.ascontiguousarray(dx).reshape(x.shape)
+
+    def _padded(self, x):
+        """x as images (B, H, W, C), with p rows and columns of zeros around for 'same'."""
+        x = x.reshape((len(x),) + self.in_shape)
+        p = self.pad
+        return np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))) if p else x
+
+
+def im2col(x, k):
+    """Every k x k patch of images x (B, H, W, C) as a row: (B*Ho*Wo, k*k*C), Ho = H-k+1.
+
+    sliding_window_view is a view of x (no copy); the reshape makes the one copy."""
+    windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (B, Ho, Wo, C, k, k), a view
+    windows = windows.transpose(0, 1, 2, 4, 5, 3)          # (B, Ho, Wo, k, k, C), a view
+    return windows.reshape(-1, k * k * x.shape[3])
+
+
+def col2im(cols, shape, k):
+    """The adjoint of im2col: add each row's k x k x C numbers back where the patch came
+    from. cols (B*Ho*Wo, k*k*C) -> images of shape (B, H, W, C)."""
+    B, H, W, C = shape
+    Ho, Wo = H - k + 1, W - k + 1
+    cols = cols.reshape(B, Ho, Wo, k, k, C)
+    x = np.zeros(shape, cols.dtype)
+    for i in range(k):                # one strided add per kernel offset, not per pixel
+        for j in range(k):
+            x[:, i:i + Ho, j:j + Wo] += cols[:, :, :, i, j]
+    return x
+
+
+class MaxPool:
+    """The largest of each k x k block (stride k), channel by channel; rows and columns
+    left over at the bottom and right edges (when k does not divide them) are dropped."""
+
+    def __init__(self, in_shape, k=2):
+        H, W, C = in_shape
+        self.in_shape, self.k, self.out_shape = tuple(in_shape), k, (H // k, W // k, C)
+        self.item, self.unit = f"pool{k}", None
+
+    def forward(self, x):
+        m = self._max(self._blocks(x))                   # (B, Ho, Wo, C)
+        return m if self.unit is None else self.unit.fn(m, out=m)
+
+    def backward(self, x, delta, need_dx=True):
+        """The gradient goes to the input that held the maximum (to each, should several
+        tie exactly, which real-valued inputs do with probability 0)."""
+        if not need_dx:
+            return (), None
+        B, (Ho, Wo, C), k = len(x), self.out_shape, self.k
+        covered = self._blocks(x)                        # (B, Ho*k, Wo*k, C)
+        blocks = covered.reshape(B, Ho, k, Wo, k, C)     # one k x k block per output
+        m = self._max(covered).reshape(B, Ho, 1, Wo, 1, C)
+        d = delta.reshape(B, Ho, 1, Wo, 1, C)
+        dx = ((blocks == m) * d).reshape(covered.shape)  # (B, Ho*k, Wo*k, C)
+        H, W, _ = self.in_shape
+        if (H, W) != (Ho * k, Wo * k):                   # the dropped edges get nothing
+            dx = np.pad(dx, ((0, 0), (0, H - Ho * k), (0, W - Wo * k), (0, 0)))
+        return (), dx.reshape(x.shape)
+
+    def _blocks(self, x):
+        """x as images (B, Ho*k, Wo*k, C): the part the blocks cover."""
+        x, (Ho, Wo, _) = x.reshape((len(x),) + self.in_shape), self.out_shape
+        return x if x.shape[1:3] == (Ho * self.k, Wo * self.k) else x[:, :Ho * self.k, :Wo * self.k]
+
+    def _max(self, x):
+        """Block maxima of x (B, Ho*k, Wo*k, C) -> (B, Ho, Wo, C), one strided view per
+        offset in the block (k*k steps over whole arrays, none over positions)."""
+        k = self.k
+        m = x[:, 0::k, 0::k].copy()
+        for i in range(k):
+            for j in range(k):
+                if i or j:
+                    np.maximum(m, x[:, i::k, j::k], out=m)
+        return m
+
+
+class Flatten:
+    """Images (B, H, W, C) -> vectors (B, H*W*C), for the dense layers that follow."""
+
+    def __init__(self, in_shape):
+        self.in_shape, self.out_shape = tuple(in_shape), (int(np.prod(in_shape)),)
+        self.item, self.unit = None, None
+
+    def forward(self, x):
+        return x.reshape(len(x), -1)
+
+    def backward(self, x, delta, need_dx=True):
+        return (), (delta.reshape(x.shape) if need_dx else None)
+
+
+# -- the layer spec: "784,30,10" or "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10" ----------
+
+SPEC_HELP = ("write the input, then the layers: a number of units (256), convNkK "
+             "(conv32k5, or conv32k3same to keep the size) or poolK (pool2), "
+             "e.g. 784,30,10 or 1x28x28,conv32k5,pool2,256,10")
+_CONV = re.compile(r"conv(\d+)k(\d+)(same|valid)?")
+
+
+def parse(spec):
+    """The layers a spec describes (parameters not yet drawn), as (input_shape, layers).
+
+    spec is a string of comma-separated items or a sequence of items (ints for sizes).
+    The first item is the input: a number of values (784) or channels x height x width
+    (1x28x28). A Flatten is put where the first dense layer follows images. Raises
+    ValueError with one sentence naming the item at fault.
+    """
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    items = [str(item).strip().lower() for item in items]
+    if len(items) < 2 or not all(items):
+        raise ValueError(f"a network needs an input and at least one layer (two or more "
+                         f"positive integers such as 784,30,10, or items such as "
+                         f"1x28x28,conv32k5,pool2,10), got {spec!r}")
+    shape = _input_shape(items[0])
+    layers = []
+    for i, item in enumerate(items[1:], start=2):
+        layer = _layer(item, shape, f"item {i} ({item!r})")
+        if isinstance(layer, Dense) and len(shape) == 3:
+            layers.append(Flatten(shape))
+            layer = Dense(layers[-1].out_shape[0], layer.out_shape[0])
+        layers.append(layer)
+        shape = layer.out_shape
+    if not isinstance(layers[-1], Dense):
+        raise ValueError(f"the last item ({items[-1]!r}) must be the number of outputs, "
+                         f"a dense layer such as 10")
+    return _input_shape(items[0]), layers
+
+
+def spec_of(input_shape, layers):
+    """The canonical spec string: parse(spec_of(*parse(s))) builds the same layers."""
+    first = (str(input_shape[0]) if len(input_shape) == 1
+             else "{2}x{0}x{1}".format(*input_shape))       # channels x height x width
+    return ",".join([first] + [layer.item for layer in layers if layer.item])
+
+
+def _input_shape(item):
+    """'784' -> (784,); '1x28x28' (channels x height x width) -> (28, 28, 1)."""
+    numbers = item.split("x")
+    if len(numbers) in (1, 3) and all(n.isdigit() and int(n) > 0 for n in numbers):
+        n = [int(n) for n in numbers]
+        return (n[0],) if len(n) == 1 else (n[1], n[2], n[0])
+    raise ValueError(f"item 1 ({item!r}) must be the input, positive integers: its number "
+                     f"of values (784) or channels x height x width (1x28x28)")
+
+
+def _layer(item, shape, where):
+    """The layer an item describes, given the shape of what it receives."""
+    if item.isdigit():
+        if int(item) < 1:
+            raise ValueError(f"{where}: layer sizes must be positive integers")
+        return Dense(int(np.prod(shape)), int(item))
+    conv, pool = _CONV.fullmatch(item), re.fullmatch(r"pool(\d+)", item)
+    if not (conv or pool):
+        raise ValueError(f"{where} is not a layer: {SPEC_HELP}")
+    if len(shape) != 3:
+        raise ValueError(f"{where} needs images (CxHxW) but gets {shape[0]} numbers: "
+                         f"convolutions and pooling come before the dense layers")
+    n, k = (int(conv.group(1)), int(conv.group(2))) if conv else (1, int(pool.group(1)))
+    same = bool(conv) and conv.group(3) == "same"
+    if n < 1 or k < 1:
+        raise ValueError(f"{where}: filters and kernel sizes must be positive integers")
+    if same and k % 2 == 0:
+        raise ValueError(f"{where}: 'same' padding needs an odd kernel size")
+    if not same and k > min(shape[:2]):
+        raise ValueError(f"{where}: a {k}x{k} {'kernel' if conv else 'pool'} does not fit "
+                         f"the {shape[0]}x{shape[1]} images it gets")
+    return Conv2D(shape, n, k, "same" if same else "valid") if conv else MaxPool(shape, k)
