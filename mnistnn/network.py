@@ -215,12 +215,13 @@ class Network:
 
     # -- forward and backward ------------------------------------------------------------
 
-    def forward(self, x, dropout=0.0, rng=None):
+    def forward(self, x, dropout=0.0, rng=None, tape=None):
         """Activations of every layer for a batch x (B, 784): ([x, a1, ..., aL], masks).
 
         With dropout p, what each dense layer but the first receives is multiplied by a
         random mask of 0s and 1/(1-p)s ("inverted" dropout: evaluation then needs no
-        rescaling). masks[l] is that mask for acts[l], or None.
+        rescaling). masks[l] is that mask for acts[l], or None. A dict as tape keeps
+        work for backward (see layers.py).
         """
         acts, masks = [x], []
         for l, layer in enumerate(self.layers):
@@ -229,10 +230,10 @@ class Network:
                 keep = rng.random(acts[l].shape, dtype=np.float32) >= dropout
                 mask = keep * np.asarray(1 / (1 - dropout), dtype=acts[l].dtype)
             masks.append(mask)
-            acts.append(layer.forward(_seen(acts, masks, l)))
+            acts.append(layer.forward(_seen(acts, masks, l), tape))
         return acts, masks + [None]
 
-    def backward(self, acts, delta, masks=None, need_dx=False):
+    def backward(self, acts, delta, masks=None, need_dx=False, tape=None):
         """Backpropagate delta = dC/dz of the output layer (B, 10).
 
         Returns ([dC/dW per layer], [dC/db per layer], dC/dx or None): gradients summed
@@ -242,7 +243,7 @@ class Network:
         grads = []
         for l in reversed(range(len(self.layers))):
             params, delta = self.layers[l].backward(_seen(acts, masks, l), delta,
-                                                    need_dx=need_dx or l > 0)
+                                                    need_dx or l > 0, tape)
             grads[:0] = [params] if params else []
             if l == 0:
                 break
@@ -257,20 +258,27 @@ class Network:
         """One step of mini-batch gradient descent on x (B, 784) and one-hot y (B, 10).
 
         Returns the batch's output activations (B, 10), computed before the step."""
-        acts, masks = self.forward(x, dropout, rng)
+        tape = {}
+        acts, masks = self.forward(x, dropout, rng, tape)
         delta = self.cost.delta(acts[-1], y)
         # Backprop is linear in delta, so scaling it once by lr/B scales every gradient:
         # one multiply of a (B, 10) array instead of one per weight matrix.
         delta *= optimizer.lr / len(x)
-        grad_w, grad_b, _ = self.backward(acts, delta, masks)
+        grad_w, grad_b, _ = self.backward(acts, delta, masks, tape=tape)
         optimizer.apply(self, grad_w, grad_b)
         return acts[-1]
 
     # -- using a trained network ---------------------------------------------------------
 
-    def feedforward(self, x, batch_size=10000):
-        """The output layer's activations for inputs x (N, 784) -> (N, 10), in chunks."""
+    def feedforward(self, x, batch_size=None):
+        """The output layer's activations for inputs x (N, 784) -> (N, 10), in chunks of
+        batch_size: by default 10000, or fewer when a layer's work (its outputs, or a
+        convolution's patches) would pass 2**24 numbers (64 MB) for the chunk."""
         x = np.asarray(x, dtype=self.dtype)
+        if batch_size is None:
+            work = [l.out_shape[0] * l.out_shape[1] * l.W[0].size  # patches: Ho*Wo*k*k*C
+                    for l in self.layers if isinstance(l, layers.Conv2D)]
+            batch_size = int(np.clip(2**24 // max(self.sizes + work), 1, 10000))
         if len(x) > batch_size:
             return np.concatenate([self.feedforward(x[i:i + batch_size], batch_size)
                                    for i in range(0, len(x), batch_size)])

@@ -88,6 +88,14 @@ def test_network_gradients_match_central_differences(spec, activation):
     assert dx.shape == x.shape
     for p, g in zip(net.weights + net.biases + [x], grad_w + grad_b + [dx]):
         assert relative_error(g, numeric_gradient(cost, p)) < 1e-6, (spec, p.shape)
+    # Training keeps the patches and maxima of the forward pass on a tape: same numbers.
+    tape = {}
+    acts, masks = net.forward(x, dropout=0.3, rng=np.random.default_rng(7), tape=tape)
+    assert len(tape) == sum(not isinstance(l, (Dense, Flatten)) for l in net.layers)
+    kept = net.backward(acts, net.cost.delta(acts[-1], y) / len(x), masks, True, tape)
+    assert tape == {}
+    for g, k in zip(grad_w + grad_b + [dx], kept[0] + kept[1] + [kept[2]]):
+        np.testing.assert_array_equal(g, k)
 
 
 def naive_conv(x, W, b, pad):
