@@ -14,7 +14,9 @@ Images are batch-first and channels-last, (B, height, width, channels): im2col t
 copies each k x k x C patch as one contiguous row, and a convolution is one large matrix
 product. Parameters of each layer: W with the output units first, b one per output unit.
 """
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -102,7 +104,7 @@ class Conv2D:
 def im2col(x, k):
     """Every k x k patch of images x (B, H, W, C) as a row: (B*Ho*Wo, k*k*C), Ho = H-k+1.
 
-    sliding_window_view is a view of x (no copy); the reshape makes the one copy, in the
+    sliding_window_view is a view of x (no copy); one copy lays the patches out, in the
     order whose innermost run is longest: along the C channels of a patch row or, when
     there are fewer channels than k (the pixels, C = 1), along the rows of the images,
     into the transposed matrix, returned as its (B*Ho*Wo, k*k*C) view.
@@ -110,8 +112,14 @@ def im2col(x, k):
     C = x.shape[3]
     windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (B, Ho, Wo, C, k, k), a view
     if C >= k:
-        return windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, k * k * C)
-    return windows.transpose(4, 5, 3, 0, 1, 2).reshape(k * k * C, -1).T
+        windows = windows.transpose(0, 1, 2, 4, 5, 3)      # (B, Ho, Wo, k, k, C), a view
+        cols = np.empty(windows.shape, x.dtype)
+        in_parts(lambda r: np.copyto(cols[r], windows[r]), len(x))
+        return cols.reshape(-1, k * k * C)
+    windows = windows.transpose(4, 5, 3, 0, 1, 2)          # (k, k, C, B, Ho, Wo), a view
+    cols = np.empty(windows.shape, x.dtype)
+    in_parts(lambda r: np.copyto(cols[:, :, :, r], windows[:, :, :, r]), len(x))
+    return cols.reshape(k * k * C, -1).T
 
 
 def col2im(cols, shape, k):
@@ -121,10 +129,44 @@ def col2im(cols, shape, k):
     Ho, Wo = H - k + 1, W - k + 1
     cols = cols.reshape(B, Ho, Wo, k, k, C)
     x = np.zeros(shape, cols.dtype)
-    for i in range(k):                # one strided add per kernel offset, not per pixel
-        for j in range(k):
-            x[:, i:i + Ho, j:j + Wo] += cols[:, :, :, i, j]
+
+    def add(r):                       # one strided add per kernel offset, not per pixel
+        for i in range(k):
+            for j in range(k):
+                x[r, i:i + Ho, j:j + Wo] += cols[r, :, :, i, j]
+    in_parts(add, B)
     return x
+
+
+def _threads():
+    """Threads for in_parts: as many as BLAS is told to use (OPENBLAS_NUM_THREADS or
+    OMP_NUM_THREADS), else one per CPU this process may run on."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(name, "").isdigit() and int(os.environ[name]) > 0:
+            return int(os.environ[name])
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+THREADS = _threads()
+_POOL = ThreadPoolExecutor(THREADS - 1) if THREADS > 1 else None
+
+
+def in_parts(fn, n):
+    """fn(rows) for slices of range(n) that cover it, one per thread, all at once.
+
+    BLAS runs the matrix products on every core; the copies, sums and comparisons that
+    numpy does run on one, unless split: numpy lets go of Python's lock inside its loops,
+    so threads working on separate images of a batch use the other cores too. The parts
+    never overlap and each number is computed as it would be in one piece.
+    """
+    parts = min(THREADS, n // 8)                     # a few images per part at least
+    if parts < 2:
+        return fn(slice(0, n))
+    edges = [n * i // parts for i in range(parts + 1)]
+    others = [_POOL.submit(fn, slice(a, b)) for a, b in zip(edges[1:-1], edges[2:])]
+    fn(slice(0, edges[1]))
+    for other in others:
+        other.result()
 
 
 class MaxPool:
@@ -155,7 +197,9 @@ class MaxPool:
         m = (tape or {}).pop(self, None)
         m = (self._max(covered) if m is None else m).reshape(B, Ho, 1, Wo, 1, C)
         d = delta.reshape(B, Ho, 1, Wo, 1, C)
-        dx = ((blocks == m) * d).reshape(covered.shape)  # (B, Ho*k, Wo*k, C)
+        dx = np.empty(blocks.shape, d.dtype)            # (B, Ho, k, Wo, k, C)
+        in_parts(lambda r: np.multiply(blocks[r] == m[r], d[r], out=dx[r]), B)
+        dx = dx.reshape(covered.shape)                   # (B, Ho*k, Wo*k, C)
         H, W, _ = self.in_shape
         if (H, W) != (Ho * k, Wo * k):                   # the dropped edges get nothing
             dx = np.pad(dx, ((0, 0), (0, H - Ho * k), (0, W - Wo * k), (0, 0)))
@@ -170,11 +214,15 @@ class MaxPool:
         """Block maxima of x (B, Ho*k, Wo*k, C) -> (B, Ho, Wo, C), one strided view per
         offset in the block (k*k steps over whole arrays, none over positions)."""
         k = self.k
-        m = x[:, 0::k, 0::k].copy()
-        for i in range(k):
-            for j in range(k):
-                if i or j:
-                    np.maximum(m, x[:, i::k, j::k], out=m)
+        m = np.empty((len(x),) + self.out_shape, x.dtype)
+
+        def largest(r):
+            m[r] = x[r, 0::k, 0::k]
+            for i in range(k):
+                for j in range(k):
+                    if i or j:
+                        np.maximum(m[r], x[r, i::k, j::k], out=m[r])
+        in_parts(largest, len(x))
         return m
 
 

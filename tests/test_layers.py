@@ -251,3 +251,27 @@ def test_a_bad_spec_says_what_is_wrong_and_where(spec, words):
 def test_the_help_text_names_every_kind_of_item():
     for example in ("256", "conv32k5", "conv32k3same", "pool2", "1x28x28,conv32k5"):
         assert example in layers.SPEC_HELP
+
+
+def test_threads_split_the_batch_without_changing_a_number(monkeypatch):
+    """im2col, col2im and pooling in parts on three threads: the same bits as in one."""
+    from concurrent.futures import ThreadPoolExecutor
+    net = Network("2x12x12,conv4k3,pool2,conv6k3same,pool2,5", "relu", "log-likelihood")
+    x = np.random.default_rng(0).random((50, 288), dtype=np.float32)
+    y = one_hot(np.arange(50) % 5, 5)
+
+    def step():
+        tape = {}
+        acts, masks = net.forward(x, tape=tape)
+        return acts + list(net.backward(acts, net.cost.delta(acts[-1], y), masks, True, tape)[0])
+
+    monkeypatch.setattr(layers, "THREADS", 1)
+    one = step()
+    monkeypatch.setattr(layers, "THREADS", 3)
+    monkeypatch.setattr(layers, "_POOL", ThreadPoolExecutor(2))
+    calls = []
+    real = layers.in_parts
+    monkeypatch.setattr(layers, "in_parts", lambda fn, n: calls.append(n) or real(fn, n))
+    for a, b in zip(one, step()):
+        np.testing.assert_array_equal(a, b)
+    assert len(calls) >= 6 and set(calls) == {50}
