@@ -316,25 +316,30 @@ class SGD:
         self.velocity = None  # one array per parameter, W0, b0, W1, ..., once momentum is on
 
     def apply(self, net, grad_w, grad_b):
-        """Update the network's parameters in place."""
+        """Update the network's parameters in place (rows split over threads, see
+        layers.in_parts: each number is updated as in one piece)."""
         params = [p for pair in zip(net.weights, net.biases) for p in pair]
         grads = [g for pair in zip(grad_w, grad_b) for g in pair]
-        if self.l2:
-            for W in net.weights:
-                W *= 1 - self.lr * self.l2      # weight decay: the gradient of l2/2 |W|^2
-        if not self.momentum:
-            for p, g in zip(params, grads):
-                p -= g
-        else:
-            if self.velocity is None:
-                self.velocity = [np.zeros_like(p) for p in params]
-            mu = self.momentum
-            for p, g, v in zip(params, grads, self.velocity):
-                v *= mu                         # v = mu v - lr g
-                v -= g
-                p += mu * v - g if self.nesterov else v  # Nesterov looks ahead: mu v - lr g
+        if self.momentum and self.velocity is None:
+            self.velocity = [np.zeros_like(p) for p in params]
+        for i, (p, g) in enumerate(zip(params, grads)):
+            v = self.velocity[i] if self.momentum else None
+            decay = bool(self.l2) and i % 2 == 0    # weights decay, biases do not
+            layers.in_parts(lambda r: self._step(p[r], g[r], v if v is None else v[r], decay),
+                            len(p))
         if self.max_norm:
             for W in net.weights[:-1]:
                 W = W.reshape(len(W), -1)  # (n_out, inputs of one unit), a view
                 norms = np.sqrt(np.einsum("ij,ij->i", W, W))[:, None]  # one per hidden unit
                 W *= np.minimum(1, self.max_norm / np.maximum(norms, 1e-12))
+
+    def _step(self, p, g, v, decay):
+        """One parameter array (or rows of it): p, its gradient g (times lr), velocity v."""
+        if decay:
+            p *= 1 - self.lr * self.l2          # weight decay: the gradient of l2/2 |W|^2
+        if v is None:
+            p -= g
+            return
+        v *= self.momentum                      # v = mu v - lr g
+        v -= g
+        p += self.momentum * v - g if self.nesterov else v  # Nesterov looks ahead

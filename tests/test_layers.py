@@ -275,3 +275,21 @@ def test_threads_split_the_batch_without_changing_a_number(monkeypatch):
     for a, b in zip(one, step()):
         np.testing.assert_array_equal(a, b)
     assert len(calls) >= 6 and set(calls) == {50}
+
+
+def test_sgd_in_parts_updates_every_number_as_in_one_piece(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    from mnistnn.network import SGD
+    rng = np.random.default_rng(0)
+    x, y = rng.random((20, 30), dtype=np.float32), one_hot(rng.integers(0, 4, 20), 4)
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(layers, "THREADS", threads)
+        monkeypatch.setattr(layers, "_POOL", ThreadPoolExecutor(2))
+        net = Network("30,64,4", "relu", "log-likelihood", seed=2)
+        optimizer = SGD(0.1, momentum=0.9, nesterov=True, l2=0.01, max_norm=2.0)
+        for _ in range(3):
+            net.train_batch(x, y, optimizer)
+        results.append(net.weights + net.biases + optimizer.velocity)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
