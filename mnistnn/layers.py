@@ -71,10 +71,14 @@ class Conv2D:
         if tape is not None:
             tape[self] = cols
         z = cols @ self.W.reshape(self.n, -1).T         # (B*Ho*Wo, k*k*C) @ (k*k*C, n)
+        in_parts(lambda r: self._bias_unit(z[r]), len(z))
+        return z.reshape((len(x),) + self.out_shape)    # (B, Ho, Wo, n)
+
+    def _bias_unit(self, z):
+        """z + b, then the unit, in place on rows of z (B*Ho*Wo, n)."""
         z += self.b
         if self.unit is not None:
             self.unit.fn(z, out=z)
-        return z.reshape((len(x),) + self.out_shape)    # (B, Ho, Wo, n)
 
     def backward(self, x, delta, need_dx=True, tape=None):
         d = delta.reshape(-1, self.n)                   # (B*Ho*Wo, n)

@@ -274,7 +274,7 @@ def test_threads_split_the_batch_without_changing_a_number(monkeypatch):
     monkeypatch.setattr(layers, "in_parts", lambda fn, n: calls.append(n) or real(fn, n))
     for a, b in zip(one, step()):
         np.testing.assert_array_equal(a, b)
-    assert len(calls) >= 6 and set(calls) == {50}
+    assert len(calls) >= 8 and 50 in calls
 
 
 def test_sgd_in_parts_updates_every_number_as_in_one_piece(monkeypatch):
