@@ -17,113 +17,10 @@ import copy
 import numpy as np
 
 from . import layers
-
-
-# -- activations: fn(z) and prime, the derivative written in terms of the output a = fn(z) --
-
-class Sigmoid:
-    name = "sigmoid"
-
-    @staticmethod
-    def fn(z, out=None):
-        """1 / (1 + exp(-z)), as (1 + tanh(z/2)) / 2 so that no input overflows."""
-        out = np.multiply(z, 0.5, out=out)
-        np.tanh(out, out=out)
-        out *= 0.5
-        out += 0.5
-        return out
-
-    @staticmethod
-    def prime(a):
-        """sigmoid'(z) = a (1 - a)."""
-        return a * (1 - a)
-
-
-class Tanh:
-    name = "tanh"
-
-    @staticmethod
-    def fn(z, out=None):
-        return np.tanh(z, out=out)
-
-    @staticmethod
-    def prime(a):
-        """tanh'(z) = 1 - a^2."""
-        return 1 - a * a
-
-
-class ReLU:
-    name = "relu"
-
-    @staticmethod
-    def fn(z, out=None):
-        return np.maximum(z, 0, out=out)
-
-    @staticmethod
-    def prime(a):
-        """relu'(z) = 1 where the unit is active, else 0."""
-        return a > 0
-
-
-class Softmax:
-    name = "softmax"
-
-    @staticmethod
-    def fn(z, out=None):
-        """exp(z) / sum(exp(z)) along each row; subtracting the row max keeps exp finite."""
-        out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
-        np.exp(out, out=out)
-        out /= out.sum(axis=1, keepdims=True)
-        return out
-
-
-# -- costs: fn(a, y), the mean over the batch, and delta(a, y) = dC/dz at the output --------
-# y is one-hot, shape (B, 10). Each cost fixes the output layer's activation.
-
-TINY = 1e-7  # keeps log() finite when a float32 output rounds to exactly 0 or 1
-
-
-class QuadraticCost:
-    name, output = "quadratic", Sigmoid
-
-    @staticmethod
-    def fn(a, y):
-        return 0.5 * float(np.sum((a - y) ** 2)) / len(a)
-
-    @staticmethod
-    def delta(a, y):
-        """The classic backprop: (a - y) * sigmoid'(z)."""
-        return (a - y) * Sigmoid.prime(a)
-
-
-class CrossEntropyCost:
-    name, output = "cross-entropy", Sigmoid
-
-    @staticmethod
-    def fn(a, y):
-        a = np.clip(a, TINY, 1 - TINY)
-        return -float(np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))) / len(a)
-
-    @staticmethod
-    def delta(a, y):
-        """sigmoid'(z) cancels against the cost's own derivative: no learning slowdown."""
-        return a - y
-
-
-class LogLikelihoodCost:
-    name, output = "log-likelihood", Softmax
-
-    @staticmethod
-    def fn(a, y):
-        return -float(np.sum(y * np.log(np.maximum(a, TINY)))) / len(a)
-
-    @staticmethod
-    def delta(a, y):
-        return a - y
-
-
-ACTIVATIONS = {f.name: f for f in (Sigmoid, Tanh, ReLU)}
-COSTS = {c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}
+from .spec import parse, spec_of
+from .units import (  # noqa: F401  (part of this module's API)
+    ACTIVATIONS, COSTS, TINY, CrossEntropyCost, LogLikelihoodCost, QuadraticCost, ReLU,
+    Sigmoid, Softmax, Tanh)
 
 
 def one_hot(labels, n=10, dtype=np.float32):
@@ -145,7 +42,7 @@ class Network:
             raise ValueError(f"unknown activation {activation!r}: choose {', '.join(ACTIVATIONS)}")
         if cost not in COSTS:
             raise ValueError(f"unknown cost {cost!r}: choose {', '.join(COSTS)}")
-        self.input_shape, self.layers = layers.parse(sizes)
+        self.input_shape, self.layers = parse(sizes)
         self.activation, self.cost = ACTIVATIONS[activation], COSTS[cost]
         self._init_params(np.random.default_rng(seed), dtype)
         self.meta = {}  # provenance (training settings, metrics) when loaded from a checkpoint
@@ -198,7 +95,7 @@ class Network:
     @property
     def spec(self):
         """The layer spec this network was built from, canonical: '784,30,10'."""
-        return layers.spec_of(self.input_shape, self.layers)
+        return spec_of(self.input_shape, self.layers)
 
     @property
     def dtype(self):

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from mnistnn import layers
-from mnistnn.layers import Conv2D, Dense, Flatten, MaxPool, col2im, im2col, parse
+from mnistnn.layers import Conv2D, Dense, Flatten, MaxPool, col2im, im2col
+from mnistnn.spec import SPEC_HELP, parse, spec_of
 from mnistnn.network import ACTIVATIONS, Network, one_hot
 
 H = 1e-6
@@ -203,7 +204,7 @@ def test_specs_parse_to_layers_and_back():
     assert Network(net.spec).spec == net.spec
     shape, stack = parse("3x8x6,conv2k3,10")                  # channels x height x width
     assert shape == (8, 6, 3) and stack[0].out_shape == (6, 4, 2)
-    assert layers.spec_of(shape, stack) == "3x8x6,conv2k3,10"
+    assert spec_of(shape, stack) == "3x8x6,conv2k3,10"
 
 
 def test_the_classic_sizes_are_a_spec():
@@ -250,7 +251,7 @@ def test_a_bad_spec_says_what_is_wrong_and_where(spec, words):
 
 def test_the_help_text_names_every_kind_of_item():
     for example in ("256", "conv32k5", "conv32k3same", "pool2", "1x28x28,conv32k5"):
-        assert example in layers.SPEC_HELP
+        assert example in SPEC_HELP
 
 
 def test_threads_split_the_batch_without_changing_a_number(monkeypatch):
