@@ -4,27 +4,9 @@ import pytest
 
 from mnistnn import layers
 from mnistnn.layers import Conv2D, Dense, Flatten, MaxPool, col2im, im2col
-from mnistnn.spec import SPEC_HELP, parse, spec_of
 from mnistnn.network import ACTIVATIONS, Network, one_hot
-
-H = 1e-6
-
-
-def numeric_gradient(f, p):
-    """Central differences of the scalar f() with respect to every entry of array p."""
-    g = np.zeros_like(p)
-    for i in np.ndindex(p.shape):
-        saved = p[i]
-        p[i] = saved + H
-        up = f()
-        p[i] = saved - H
-        g[i] = (up - f()) / (2 * H)
-        p[i] = saved
-    return g
-
-
-def relative_error(a, b):
-    return np.abs(a - b).max() / max(np.abs(a).max(), np.abs(b).max(), 1e-12)
+from mnistnn.spec import SPEC_HELP, parse, spec_of
+from test_network import numeric_gradient, relative_error
 
 
 def single(layer, in_shape, seed=0):
