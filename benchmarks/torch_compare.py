@@ -38,7 +38,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from mnistnn import data  # noqa: E402
-from mnistnn.layers import Conv2D, Dense  # noqa: E402
+from mnistnn.layers import Conv2D  # noqa: E402
 from mnistnn.network import Network  # noqa: E402
 from mnistnn.train import TrainConfig, Trainer  # noqa: E402
 
@@ -119,15 +119,13 @@ def _seconds(fn):
 def products(net, batch):
     """The matrix products of one training step of net, as (rows, inner, cols) triples:
     forward, weight gradient and (but for the first layer) input gradient per layer."""
-    shapes, rows = [], batch
-    for l, layer in enumerate(net.layers):
-        if isinstance(layer, (Dense, Conv2D)):
-            n_out = layer.out_shape[-1]
-            fan_in = layer.W[0].size
-            rows = batch * int(np.prod(layer.out_shape[:-1]))  # output positions
-            shapes += [(rows, fan_in, n_out), (n_out, rows, fan_in)]
-            if l > 0:
-                shapes.append((rows, n_out, fan_in))
+    shapes = []
+    for l, layer in enumerate(net.trainable):
+        n_out, fan_in = layer.W.shape[0], layer.W[0].size
+        rows = batch * int(np.prod(layer.out_shape[:-1]))      # output positions
+        shapes += [(rows, fan_in, n_out), (n_out, rows, fan_in)]
+        if l > 0:
+            shapes.append((rows, n_out, fan_in))
     return shapes
 
 
@@ -135,19 +133,37 @@ def epoch_flops(net, n_images):
     return sum(2 * m * k * n for m, k, n in products(net, 1)) * n_images
 
 
+def step_products(net, batch, rng):
+    """A function doing one training step's matrix products alone, on arrays made once
+    with the layouts the layers use: inputs (or im2col's patches, transposed for the
+    pixels), deltas and weights, multiplied in the same orientations."""
+    work = []
+    for l, layer in enumerate(net.trainable):
+        n_out, fan_in = layer.W.shape[0], layer.W[0].size
+        rows = batch * int(np.prod(layer.out_shape[:-1]))
+        pixels = isinstance(layer, Conv2D) and layer.in_shape[2] < layer.k
+        x = (rng.random((fan_in, rows), dtype=np.float32).T if pixels
+             else rng.random((rows, fan_in), dtype=np.float32))
+        d = rng.random((rows, n_out), dtype=np.float32)
+        W = rng.random((n_out, fan_in), dtype=np.float32)
+        work.append((x, d, W, l > 0))
+
+    def step():
+        for x, d, W, below in work:
+            x @ W.T                                           # forward
+            (x.T @ d).T if x.flags.f_contiguous else d.T @ x  # weight gradient
+            if below:
+                d @ W                                         # input gradient
+    return step
+
+
 def products_alone(net, n_images, repeats=2):
-    """Seconds of one epoch's matrix products alone, the same shapes and orientation as
-    the layers use (a @ W.T, d.T @ a, d @ W), on arrays made once: best of repeats."""
+    """Seconds of one epoch's matrix products alone (step_products for every batch of
+    the epoch, the last one smaller): best of repeats."""
     sizes = [BATCH] * (n_images // BATCH) + ([n_images % BATCH] if n_images % BATCH else [])
     rng = np.random.default_rng(0)
-    plans = {}
-    for b in set(sizes):
-        plans[b] = []
-        for m, k, n in products(net, b):
-            plans[b].append((rng.random((m, k), dtype=np.float32),
-                             rng.random((n, k), dtype=np.float32).T))
-    return min(_seconds(lambda: [a @ b for size in sizes for a, b in plans[size]])
-               for _ in range(repeats))
+    steps = {b: step_products(net, b, rng) for b in set(sizes)}
+    return min(_seconds(lambda: [steps[b]() for b in sizes]) for _ in range(repeats))
 
 
 def conv_figures(x, labels, x_test, test_labels, rate):
