@@ -18,6 +18,7 @@ SPEC_HELP = ("write the input, then the layers: a number of units (256), convNkK
              "(conv32k5, or conv32k3same to keep the size) or poolK (pool2), "
              "e.g. 784,30,10 or 1x28x28,conv32k5,pool2,256,10")
 _CONV = re.compile(r"conv(\d+)k(\d+)(same|valid)?")
+MAX_WEIGHTS = 2**27  # per layer: 512 MB of float32, far beyond any digit reader
 
 
 def parse(spec):
@@ -39,8 +40,7 @@ def parse(spec):
     for i, item in enumerate(items[1:], start=2):
         layer = _layer(item, shape, f"item {i} ({item!r})")
         if isinstance(layer, Dense) and len(shape) == 3:
-            layers.append(Flatten(shape))
-            layer = Dense(layers[-1].out_shape[0], layer.out_shape[0])
+            layers.append(Flatten(shape))                  # images -> vectors
         layers.append(layer)
         shape = layer.out_shape
     if not isinstance(layers[-1], Dense):
@@ -71,7 +71,7 @@ def _layer(item, shape, where):
     if item.isdigit():
         if int(item) < 1:
             raise ValueError(f"{where}: layer sizes must be positive integers")
-        return Dense(int(np.prod(shape)), int(item))
+        return _bounded(Dense(int(np.prod(shape)), int(item)), where)
     conv, pool = _CONV.fullmatch(item), re.fullmatch(r"pool(\d+)", item)
     if not (conv or pool):
         raise ValueError(f"{where} is not a layer: {SPEC_HELP}")
@@ -87,4 +87,16 @@ def _layer(item, shape, where):
     if not same and k > min(shape[:2]):
         raise ValueError(f"{where}: a {k}x{k} {'kernel' if conv else 'pool'} does not fit "
                          f"the {shape[0]}x{shape[1]} images it gets")
-    return Conv2D(shape, n, k, "same" if same else "valid") if conv else MaxPool(shape, k)
+    if pool:
+        return MaxPool(shape, k)
+    return _bounded(Conv2D(shape, n, k, "same" if same else "valid"), where)
+
+
+def _bounded(layer, where):
+    """The layer, unless its weights would not fit in memory."""
+    weights = int(np.prod(layer.in_shape)) * layer.out_shape[-1] if isinstance(layer, Dense) \
+        else layer.n * layer.k * layer.k * layer.in_shape[2]
+    if weights > MAX_WEIGHTS:
+        raise ValueError(f"{where}: {weights:,} weights, more than the {MAX_WEIGHTS:,} a "
+                         f"layer may have")
+    return layer

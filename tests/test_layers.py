@@ -222,6 +222,8 @@ def test_same_seed_gives_the_weights_it_always_gave():
     ("1x8x8,conv0k3,10", "item 2 ('conv0k3'): filters and kernel sizes must be positive"),
     ("1x8x8,pool0,10", "item 2 ('pool0'): filters and kernel sizes must be positive"),
     ("1x28x28,conv8k5,pool2", "the last item ('pool2') must be the number of outputs"),
+    ("784,99999999,10", "item 2 ('99999999'): 78,399,999,216 weights, more than the"),
+    ("1x9x9,conv999999k99same,10", "item 2 ('conv999999k99same'): 9,800,990,199 weights"),
 ])
 def test_a_bad_spec_says_what_is_wrong_and_where(spec, words):
     with pytest.raises(ValueError) as error:
