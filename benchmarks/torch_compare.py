@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 from mnistnn import data  # noqa: E402
 from mnistnn.layers import Conv2D  # noqa: E402
-from mnistnn.network import Network  # noqa: E402
+from mnistnn.network import Network, keep_freed_memory  # noqa: E402
 from mnistnn.train import TrainConfig, Trainer  # noqa: E402
 
 CONV = "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10"
@@ -202,6 +202,7 @@ def _log(text):
 
 
 def main():
+    keep_freed_memory()   # mnistnn training sets it; PyTorch gets the same allocator
     mnist = data.ensure(ARGS.data_dir, allow_download=False)
     x, labels = data.to_inputs(mnist.train_images), mnist.train_labels
     x_test, test_labels = data.to_inputs(mnist.test_images), mnist.test_labels

@@ -8,11 +8,12 @@ unit (activation) is applied; backward returns the gradients of the layer's para
 (summed over the batch; () for a layer without any) and dC/dx, or None without need_dx.
 The Network applies the unit's derivative between layers, and dropout masks. tape is
 None or a dict in which a layer keeps work its backward pass would otherwise redo (a
-convolution's patches): training passes one from forward to backward.
+pool's maxima): training passes one from forward to backward.
 
 Images are batch-first and channels-last, (B, height, width, channels): im2col then
 copies each k x k x C patch as one contiguous row, and a convolution is one large matrix
-product. Parameters of each layer: W with the output units first, b one per output unit.
+product per chunk of the batch. Parameters of each layer: W with the output units first,
+b one per output unit.
 """
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -66,45 +67,64 @@ class Conv2D:
         self.b = (rng.standard_normal(self.n) if random_bias else np.zeros(self.n)).astype(dtype)
 
     def forward(self, x, tape=None):
-        cols = im2col(self._padded(x), self.k)          # (B*Ho*Wo, k*k*C)
-        if tape is not None:
-            tape[self] = cols
-        z = cols @ self.W.reshape(self.n, -1).T         # (B*Ho*Wo, k*k*C) @ (k*k*C, n)
-        in_parts(lambda r: self._bias_unit(z[r]), len(z))
-        return z.reshape((len(x),) + self.out_shape)    # (B, Ho, Wo, n)
+        x, Wm = self._images(x), self.W.reshape(self.n, -1)    # Wm (n, k*k*C)
+        z = np.empty((len(x),) + self.out_shape, x.dtype)    # (B, Ho, Wo, n)
+        for rows in self._chunks(len(x)):
+            cols = im2col(self._padded(x[rows]), self.k)     # (b*Ho*Wo, k*k*C)
+            zc = z[rows].reshape(-1, self.n)                 # (b*Ho*Wo, n), a view
+            np.matmul(cols, Wm.T, out=zc)                    # (b*Ho*Wo, k*k*C) @ (k*k*C, n)
+            in_parts(lambda r: self._bias_unit(zc[r]), len(zc))
+        return z
 
     def _bias_unit(self, z):
-        """z + b, then the unit, in place on rows of z (B*Ho*Wo, n)."""
+        """z + b, then the unit, in place on rows of z (b*Ho*Wo, n)."""
         z += self.b
         if self.unit is not None:
             self.unit.fn(z, out=z)
 
     def backward(self, x, delta, need_dx=True, tape=None):
-        d = delta.reshape(-1, self.n)                   # (B*Ho*Wo, n)
-        cols = (tape or {}).pop(self, None)
-        if cols is None:
-            cols = im2col(self._padded(x), self.k)
-        if cols.flags.f_contiguous:                     # im2col's transposed layout:
-            grad_W = (cols.T @ d).T                     # BLAS reads both along B*Ho*Wo
-        else:
-            grad_W = d.T @ cols                         # (n, B*Ho*Wo) @ (B*Ho*Wo, k*k*C)
+        shape, x, Wm = x.shape, self._images(x), self.W.reshape(self.n, -1)
+        d = delta.reshape(len(x), -1, self.n)                # (B, Ho*Wo, n)
+        grad_W = np.zeros_like(Wm)                           # (n, k*k*C)
+        dx = np.empty(x.shape, x.dtype) if need_dx else None
+        for rows in self._chunks(len(x)):
+            xp = self._padded(x[rows])                       # (b, H+2p, W+2p, C)
+            cols = im2col(xp, self.k)                        # again: cheaper than keeping them
+            dc = d[rows].reshape(-1, self.n)                 # (b*Ho*Wo, n)
+            if cols.flags.f_contiguous:                      # im2col's transposed layout:
+                grad_W += (cols.T @ dc).T                    # BLAS reads both along b*Ho*Wo
+            else:
+                grad_W += dc.T @ cols                        # (n, b*Ho*Wo) @ (b*Ho*Wo, k*k*C)
+            if need_dx:
+                dcols = dc @ Wm                              # (b*Ho*Wo, n) @ (n, k*k*C)
+                dx[rows] = self._unpadded(col2im(dcols, xp.shape, self.k))
         # d.sum(axis=0) as a matrix-vector product: ten times faster for so many rows.
-        grad_b = np.ones(len(d), d.dtype) @ d           # (B*Ho*Wo,) @ (B*Ho*Wo, n) -> (n,)
-        grads = (grad_W.reshape(self.W.shape), grad_b)
-        if not need_dx:
-            return grads, None
-        dcols = d @ self.W.reshape(self.n, -1)          # (B*Ho*Wo, n) @ (n, k*k*C)
-        (H, W, C), p = self.in_shape, self.pad
-        dx = col2im(dcols, (len(x), H + 2 * p, W + 2 * p, C), self.k)
-        if p:
-            dx = np.ascontiguousarray(dx[:, p:p + H, p:p + W])
-        return grads, dx.reshape(x.shape)
+        grad_b = np.ones(d.shape[0] * d.shape[1], d.dtype) @ d.reshape(-1, self.n)
+        return (grad_W.reshape(self.W.shape), grad_b), (dx.reshape(shape) if need_dx else None)
+
+    def _chunks(self, B):
+        """Slices of the batch holding about CHUNK numbers of patches each: a chunk's
+        patches and their gradient stay in the CPU's cache between the copy that makes
+        them and the matrix product that reads them (20% faster than whole batches)."""
+        per_image = self.out_shape[0] * self.out_shape[1] * self.W[0].size
+        step = max(1, CHUNK // per_image)
+        return [slice(i, i + step) for i in range(0, B, step)]
+
+    def _images(self, x):
+        return x.reshape((len(x),) + self.in_shape)          # (B, H, W, C), a view
 
     def _padded(self, x):
-        """x as images (B, H, W, C), with p rows and columns of zeros around for 'same'."""
-        x = x.reshape((len(x),) + self.in_shape)
+        """Images x (b, H, W, C) with p rows and columns of zeros around for 'same'."""
         p = self.pad
         return np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))) if p else x
+
+    def _unpadded(self, x):
+        """The inverse of _padded: the images inside the border of zeros."""
+        (H, W, _), p = self.in_shape, self.pad
+        return x[:, p:p + H, p:p + W] if p else x
+
+
+CHUNK = 2**20  # numbers of patches per chunk of a convolution (4 MB of float32)
 
 
 def im2col(x, k):
@@ -133,15 +153,20 @@ def col2im(cols, shape, k):
     from. cols (B*Ho*Wo, k*k*C) -> images of shape (B, H, W, C)."""
     B, H, W, C = shape
     Ho, Wo = H - k + 1, W - k + 1
-    cols = cols.reshape(B, Ho, Wo, k, k, C)
-    x = np.zeros(shape, cols.dtype)
+    cols = cols.reshape(B, Ho, Wo, k, k * C)          # (..., kernel row i, (column j, c))
+    x = np.zeros((B, H, W * C), cols.dtype)           # image rows of W*C numbers
 
-    def add(r):                       # one strided add per kernel offset, not per pixel
+    def add(r):
+        # Patches that start k columns apart cover disjoint columns, so one add places a
+        # whole row of them, k*C contiguous numbers at a time: k*k adds in all, each
+        # over a batch, none per pixel.
         for i in range(k):
-            for j in range(k):
-                x[r, i:i + Ho, j:j + Wo] += cols[r, :, :, i, j]
+            for j0 in range(min(k, Wo)):
+                n = (Wo - j0 + k - 1) // k            # patches starting at j0, j0+k, ...
+                rows = x[r, i:i + Ho, j0 * C:(j0 + n * k) * C].reshape(-1, Ho, n, k * C)
+                rows += cols[r, :, j0::k, i]          # (b, Ho, n, k*C)
     in_parts(add, B)
-    return x
+    return x.reshape(shape)
 
 
 def _threads():
