@@ -135,7 +135,8 @@ class Network:
         """Backpropagate delta = dC/dz of the output layer (B, 10).
 
         Returns ([dC/dW per layer], [dC/db per layer], dC/dx or None): gradients summed
-        over the batch; dC/dx (B, 784) only when need_dx (imagine asks for it).
+        over the batch; dC/dx (B, 784) only when need_dx (imagine asks for it). tape is
+        the dict forward filled, if it was given one.
         """
         masks = masks or [None] * len(acts)
         grads = []
