@@ -68,7 +68,7 @@ class Conv2D:
 
     def forward(self, x, tape=None):
         x, Wm = self._images(x), self.W.reshape(self.n, -1)    # Wm (n, k*k*C)
-        z = np.empty((len(x),) + self.out_shape, x.dtype)    # (B, Ho, Wo, n)
+        z = np.empty((len(x),) + self.out_shape, np.result_type(x, Wm))  # (B, Ho, Wo, n)
         for rows in self._chunks(len(x)):
             cols = im2col(self._padded(x[rows]), self.k)     # (b*Ho*Wo, k*k*C)
             zc = z[rows].reshape(-1, self.n)                 # (b*Ho*Wo, n), a view
@@ -86,7 +86,7 @@ class Conv2D:
         shape, x, Wm = x.shape, self._images(x), self.W.reshape(self.n, -1)
         d = delta.reshape(len(x), -1, self.n)                # (B, Ho*Wo, n)
         grad_W = np.zeros_like(Wm)                           # (n, k*k*C)
-        dx = np.empty(x.shape, x.dtype) if need_dx else None
+        dx = np.empty(x.shape, np.result_type(x, Wm)) if need_dx else None
         for rows in self._chunks(len(x)):
             xp = self._padded(x[rows])                       # (b, H+2p, W+2p, C)
             cols = im2col(xp, self.k)                        # again: cheaper than keeping them
