@@ -1,123 +1,27 @@
-"""A fully connected network trained by backpropagation, in numpy alone.
+"""A network trained by backpropagation, in numpy alone: a stack of layers (layers.py).
 
-A batch is one example per row. Layer l has weights W[l] of shape (n_out, n_in), as in
-Nielsen's network.py, and biases b[l] of shape (n_out,):
+A batch is one example per row. The classic network is a stack of dense layers: layer l
+has weights W[l] of shape (n_out, n_in), as in Nielsen's network.py, and biases b[l] of
+shape (n_out,):
 
     z = a @ W.T + b        # (B, n_in) @ (n_in, n_out) -> (B, n_out)
     a_next = f(z)
 
 Backpropagation starts from delta = dC/dz at the output (the cost knows it) and walks
 back: dC/dW = delta.T @ a, dC/db = sum of delta over the batch, and the delta of the
-layer below is (delta @ W) * f'(z).
+layer below is (delta @ W) * f'(z). Convolution, pooling and flattening layers fit the
+same walk: each turns the delta it gets into the delta of the layer below.
 """
+import copy
+import ctypes
+
 import numpy as np
 
-
-# -- activations: fn(z) and prime, the derivative written in terms of the output a = fn(z) --
-
-class Sigmoid:
-    name = "sigmoid"
-
-    @staticmethod
-    def fn(z, out=None):
-        """1 / (1 + exp(-z)), as (1 + tanh(z/2)) / 2 so that no input overflows."""
-        out = np.multiply(z, 0.5, out=out)
-        np.tanh(out, out=out)
-        out *= 0.5
-        out += 0.5
-        return out
-
-    @staticmethod
-    def prime(a):
-        """sigmoid'(z) = a (1 - a)."""
-        return a * (1 - a)
-
-
-class Tanh:
-    name = "tanh"
-
-    @staticmethod
-    def fn(z, out=None):
-        return np.tanh(z, out=out)
-
-    @staticmethod
-    def prime(a):
-        """tanh'(z) = 1 - a^2."""
-        return 1 - a * a
-
-
-class ReLU:
-    name = "relu"
-
-    @staticmethod
-    def fn(z, out=None):
-        return np.maximum(z, 0, out=out)
-
-    @staticmethod
-    def prime(a):
-        """relu'(z) = 1 where the unit is active, else 0."""
-        return a > 0
-
-
-class Softmax:
-    name = "softmax"
-
-    @staticmethod
-    def fn(z, out=None):
-        """exp(z) / sum(exp(z)) along each row; subtracting the row max keeps exp finite."""
-        out = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
-        np.exp(out, out=out)
-        out /= out.sum(axis=1, keepdims=True)
-        return out
-
-
-# -- costs: fn(a, y), the mean over the batch, and delta(a, y) = dC/dz at the output --------
-# y is one-hot, shape (B, 10). Each cost fixes the output layer's activation.
-
-TINY = 1e-7  # keeps log() finite when a float32 output rounds to exactly 0 or 1
-
-
-class QuadraticCost:
-    name, output = "quadratic", Sigmoid
-
-    @staticmethod
-    def fn(a, y):
-        return 0.5 * float(np.sum((a - y) ** 2)) / len(a)
-
-    @staticmethod
-    def delta(a, y):
-        """The classic backprop: (a - y) * sigmoid'(z)."""
-        return (a - y) * Sigmoid.prime(a)
-
-
-class CrossEntropyCost:
-    name, output = "cross-entropy", Sigmoid
-
-    @staticmethod
-    def fn(a, y):
-        a = np.clip(a, TINY, 1 - TINY)
-        return -float(np.sum(y * np.log(a) + (1 - y) * np.log(1 - a))) / len(a)
-
-    @staticmethod
-    def delta(a, y):
-        """sigmoid'(z) cancels against the cost's own derivative: no learning slowdown."""
-        return a - y
-
-
-class LogLikelihoodCost:
-    name, output = "log-likelihood", Softmax
-
-    @staticmethod
-    def fn(a, y):
-        return -float(np.sum(y * np.log(np.maximum(a, TINY)))) / len(a)
-
-    @staticmethod
-    def delta(a, y):
-        return a - y
-
-
-ACTIVATIONS = {f.name: f for f in (Sigmoid, Tanh, ReLU)}
-COSTS = {c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}
+from . import layers
+from .spec import parse, spec_of
+from .units import (  # noqa: F401  (part of this module's API)
+    ACTIVATIONS, COSTS, TINY, CrossEntropyCost, LogLikelihoodCost, QuadraticCost, ReLU,
+    Sigmoid, Softmax, Tanh)
 
 
 def one_hot(labels, n=10, dtype=np.float32):
@@ -128,33 +32,71 @@ def one_hot(labels, n=10, dtype=np.float32):
 
 
 class Network:
-    """A stack of fully connected layers, e.g. Network([784, 30, 10])."""
+    """A stack of layers, e.g. Network([784, 30, 10]) or
+    Network("1x28x28,conv32k5,pool2,conv64k5,pool2,256,10", "relu", "log-likelihood").
+
+    Every hidden layer uses `activation`, the output layer the unit the cost asks for.
+    """
 
     def __init__(self, sizes, activation="sigmoid", cost="quadratic", seed=0, dtype=np.float32):
-        if len(sizes) < 2 or any(int(n) != n or n < 1 for n in sizes):
-            raise ValueError(f"layer sizes must be two or more positive integers, got {sizes}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}: choose {', '.join(ACTIVATIONS)}")
         if cost not in COSTS:
             raise ValueError(f"unknown cost {cost!r}: choose {', '.join(COSTS)}")
-        self.sizes = [int(n) for n in sizes]
+        self.input_shape, self.layers = parse(sizes)
         self.activation, self.cost = ACTIVATIONS[activation], COSTS[cost]
-        self.weights, self.biases = self._init_params(np.random.default_rng(seed), dtype)
+        self._init_params(np.random.default_rng(seed), dtype)
         self.meta = {}  # provenance (training settings, metrics) when loaded from a checkpoint
 
     def _init_params(self, rng, dtype):
         """Weights N(0, 1/n_in) (He's N(0, 2/n_in) into ReLU units); biases N(0, 1) for
         sigmoid units as in the classic network, else 0. Drawn in float64 so a float32
         and a float64 network with the same seed hold the same numbers."""
-        weights, biases = [], []
-        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
-            unit = self.cost.output if l == len(self.sizes) - 2 else self.activation
-            gain = 2.0 if unit is ReLU else 1.0
-            W = rng.standard_normal((n_out, n_in)) * np.sqrt(gain / n_in)
-            weights.append(W.astype(dtype))
-            b = rng.standard_normal(n_out) if unit is Sigmoid else np.zeros(n_out)
-            biases.append(b.astype(dtype))
-        return weights, biases
+        last = self.trainable[-1]
+        for layer in self.trainable:
+            unit = self.cost.output if layer is last else self.activation
+            layer.init(rng, 2.0 if unit is ReLU else 1.0, unit is Sigmoid, dtype)
+            layer.unit = unit
+        # max(f(z)) = f(max(z)) for the units here (all rise monotonically), so a pool
+        # takes over the unit of the layer below: f then runs on a k*k times smaller array.
+        for below, pool in zip(self.layers, self.layers[1:]):
+            if isinstance(pool, layers.MaxPool):
+                below.unit, pool.unit = None, below.unit
+
+    @property
+    def trainable(self):
+        """The layers that have parameters (W, b), input to output."""
+        return [layer for layer in self.layers if hasattr(layer, "W")]
+
+    @property
+    def weights(self):
+        return [layer.W for layer in self.trainable]
+
+    @weights.setter
+    def weights(self, arrays):
+        for layer, W in zip(self.trainable, arrays):
+            layer.W = W
+
+    @property
+    def biases(self):
+        return [layer.b for layer in self.trainable]
+
+    @biases.setter
+    def biases(self, arrays):
+        for layer, b in zip(self.trainable, arrays):
+            layer.b = b
+
+    @property
+    def sizes(self):
+        """Numbers per example entering and leaving each layer: [784, 30, 10] for
+        Network([784, 30, 10]); the first is the input, the last the number of outputs."""
+        return [int(np.prod(self.input_shape))] + [int(np.prod(layer.out_shape))
+                                                   for layer in self.layers]
+
+    @property
+    def spec(self):
+        """The layer spec this network was built from, canonical: '784,30,10'."""
+        return spec_of(self.input_shape, self.layers)
 
     @property
     def dtype(self):
@@ -164,71 +106,77 @@ class Network:
         """A copy of the network holding its parameters in another dtype (float64 for checks)."""
         net = object.__new__(Network)
         net.__dict__.update(self.__dict__)
+        net.layers = [copy.copy(layer) for layer in self.layers]
         net.weights = [W.astype(dtype) for W in self.weights]
         net.biases = [b.astype(dtype) for b in self.biases]
         return net
 
     # -- forward and backward ------------------------------------------------------------
 
-    def forward(self, x, dropout=0.0, rng=None):
+    def forward(self, x, dropout=0.0, rng=None, tape=None):
         """Activations of every layer for a batch x (B, 784): ([x, a1, ..., aL], masks).
 
-        With dropout p, each hidden layer's output is multiplied by a random mask of 0s
-        and 1/(1-p)s before the next layer sees it ("inverted" dropout: evaluation then
-        needs no rescaling). masks[l] is that mask for acts[l], or None.
+        With dropout p, what each dense layer but the first receives is multiplied by a
+        random mask of 0s and 1/(1-p)s ("inverted" dropout: evaluation then needs no
+        rescaling). masks[l] is that mask for acts[l], or None. A dict as tape keeps
+        work for backward (see layers.py).
         """
-        acts, masks, last = [x], [None], len(self.weights) - 1
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = _seen(acts, masks, l) @ W.T    # (B, n_in) @ (n_in, n_out) -> (B, n_out)
-            z += b
-            unit = self.cost.output if l == last else self.activation
-            acts.append(unit.fn(z, out=z))
+        acts, masks = [x], []
+        for l, layer in enumerate(self.layers):
             mask = None
-            if dropout and l < last:
-                keep = rng.random(z.shape, dtype=np.float32) >= dropout
-                mask = keep * np.asarray(1 / (1 - dropout), dtype=z.dtype)
+            if dropout and l > 0 and isinstance(layer, layers.Dense):
+                keep = rng.random(acts[l].shape, dtype=np.float32) >= dropout
+                mask = keep * np.asarray(1 / (1 - dropout), dtype=acts[l].dtype)
             masks.append(mask)
-        return acts, masks
+            acts.append(layer.forward(_seen(acts, masks, l), tape))
+        return acts, masks + [None]
 
-    def backward(self, acts, delta, masks=None, need_dx=False):
+    def backward(self, acts, delta, masks=None, need_dx=False, tape=None):
         """Backpropagate delta = dC/dz of the output layer (B, 10).
 
         Returns ([dC/dW per layer], [dC/db per layer], dC/dx or None): gradients summed
-        over the batch; dC/dx (B, 784) only when need_dx (imagine asks for it).
+        over the batch; dC/dx (B, 784) only when need_dx (imagine asks for it). tape is
+        the dict forward filled, if it was given one.
         """
-        n = len(self.weights)
-        masks = masks or [None] * (n + 1)
-        grad_w, grad_b = [None] * n, [None] * n
-        for l in reversed(range(n)):
-            grad_w[l] = delta.T @ _seen(acts, masks, l)  # (n_out, B) @ (B, n_in) -> (n_out, n_in)
-            grad_b[l] = delta.sum(axis=0)                # (n_out,)
-            if l == 0 and not need_dx:
+        masks = masks or [None] * len(acts)
+        grads = []
+        for l in reversed(range(len(self.layers))):
+            params, delta = self.layers[l].backward(_seen(acts, masks, l), delta,
+                                                    need_dx or l > 0, tape)
+            grads[:0] = [params] if params else []
+            if l == 0:
                 break
-            delta = delta @ self.weights[l]  # (B, n_out) @ (n_out, n_in) -> (B, n_in) = dC/da
-            if l > 0:
-                if masks[l] is not None:
-                    delta *= masks[l]        # a dropped unit passed nothing on
-                delta *= self.activation.prime(acts[l])
-        return grad_w, grad_b, (delta if need_dx else None)
+            if masks[l] is not None:
+                delta *= masks[l]        # a dropped unit passed nothing on
+            unit = self.layers[l - 1].unit
+            if unit is not None:
+                delta *= unit.prime(acts[l])  # dC/da -> dC/dz of the layer below
+        return [g[0] for g in grads], [g[1] for g in grads], delta
 
     def train_batch(self, x, y, optimizer, dropout=0.0, rng=None):
         """One step of mini-batch gradient descent on x (B, 784) and one-hot y (B, 10).
 
         Returns the batch's output activations (B, 10), computed before the step."""
-        acts, masks = self.forward(x, dropout, rng)
+        keep_freed_memory()
+        tape = {}
+        acts, masks = self.forward(x, dropout, rng, tape)
         delta = self.cost.delta(acts[-1], y)
         # Backprop is linear in delta, so scaling it once by lr/B scales every gradient:
         # one multiply of a (B, 10) array instead of one per weight matrix.
         delta *= optimizer.lr / len(x)
-        grad_w, grad_b, _ = self.backward(acts, delta, masks)
+        grad_w, grad_b, _ = self.backward(acts, delta, masks, tape=tape)
         optimizer.apply(self, grad_w, grad_b)
         return acts[-1]
 
     # -- using a trained network ---------------------------------------------------------
 
-    def feedforward(self, x, batch_size=10000):
-        """The output layer's activations for inputs x (N, 784) -> (N, 10), in chunks."""
+    def feedforward(self, x, batch_size=None):
+        """The output layer's activations for inputs x (N, 784) -> (N, 10), in chunks of
+        batch_size: by default 10000, or fewer when a layer's outputs would pass 2**24
+        numbers (64 MB) for the chunk."""
         x = np.asarray(x, dtype=self.dtype)
+        if batch_size is None:
+            batch_size = int(np.clip(2**24 // max(self.sizes), 1, 10000))
         if len(x) > batch_size:
             return np.concatenate([self.feedforward(x[i:i + batch_size], batch_size)
                                    for i in range(0, len(x), batch_size)])
@@ -246,6 +194,29 @@ class Network:
     def accuracy(self, x, labels):
         """Fraction of inputs whose predicted digit equals the label."""
         return float(np.mean(self.predict(x) == np.asarray(labels)))
+
+
+def keep_freed_memory():
+    """Ask the C library to keep memory numpy frees, for the next batch, rather than give
+    it back to the operating system (once per process; only glibc has the knob).
+
+    A training step frees and allocates again tens of MB of arrays; glibc returned them
+    and took them back by thousands of page faults per batch, 15% of a conv net's
+    training time here. Memory in use stays at its peak instead of shrinking between
+    batches.
+    """
+    if _MALLOPT:
+        return
+    _MALLOPT.append(True)
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-1, 2**30)   # M_TRIM_THRESHOLD: keep up to 1 GB free at the top
+        libc.mallopt(-3, 2**25)   # M_MMAP_THRESHOLD: heap, not mmap, up to 32 MB (its max)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
+_MALLOPT = []
 
 
 def _seen(acts, masks, l):
@@ -266,24 +237,30 @@ class SGD:
         self.velocity = None  # one array per parameter, W0, b0, W1, ..., once momentum is on
 
     def apply(self, net, grad_w, grad_b):
-        """Update the network's parameters in place."""
+        """Update the network's parameters in place (rows split over threads, see
+        layers.in_parts: each number is updated as in one piece)."""
         params = [p for pair in zip(net.weights, net.biases) for p in pair]
         grads = [g for pair in zip(grad_w, grad_b) for g in pair]
-        if self.l2:
-            for W in net.weights:
-                W *= 1 - self.lr * self.l2      # weight decay: the gradient of l2/2 |W|^2
-        if not self.momentum:
-            for p, g in zip(params, grads):
-                p -= g
-        else:
-            if self.velocity is None:
-                self.velocity = [np.zeros_like(p) for p in params]
-            mu = self.momentum
-            for p, g, v in zip(params, grads, self.velocity):
-                v *= mu                         # v = mu v - lr g
-                v -= g
-                p += mu * v - g if self.nesterov else v  # Nesterov looks ahead: mu v - lr g
+        if self.momentum and self.velocity is None:
+            self.velocity = [np.zeros_like(p) for p in params]
+        for i, (p, g) in enumerate(zip(params, grads)):
+            v = self.velocity[i] if self.momentum else None
+            decay = bool(self.l2) and i % 2 == 0    # weights decay, biases do not
+            layers.in_parts(lambda r: self._step(p[r], g[r], v if v is None else v[r], decay),
+                            len(p))
         if self.max_norm:
             for W in net.weights[:-1]:
+                W = W.reshape(len(W), -1)  # (n_out, inputs of one unit), a view
                 norms = np.sqrt(np.einsum("ij,ij->i", W, W))[:, None]  # one per hidden unit
                 W *= np.minimum(1, self.max_norm / np.maximum(norms, 1e-12))
+
+    def _step(self, p, g, v, decay):
+        """One parameter array (or rows of it): p, its gradient g (times lr), velocity v."""
+        if decay:
+            p *= 1 - self.lr * self.l2          # weight decay: the gradient of l2/2 |W|^2
+        if v is None:
+            p -= g
+            return
+        v *= self.momentum                      # v = mu v - lr g
+        v -= g
+        p += self.momentum * v - g if self.nesterov else v  # Nesterov looks ahead

@@ -27,24 +27,28 @@ def relative_error(a, b):
     return np.abs(a - b).max() / max(np.abs(a).max(), np.abs(b).max(), 1e-12)
 
 
+def numeric_gradient(f, p, h=1e-6):
+    """Central differences of the scalar f() with respect to every entry of array p."""
+    g = np.zeros_like(p)
+    for i in np.ndindex(p.shape):
+        saved = p[i]
+        p[i] = saved + h
+        up = f()
+        p[i] = saved - h
+        g[i] = (up - f()) / (2 * h)
+        p[i] = saved
+    return g
+
+
 @pytest.mark.parametrize("activation, cost", COMBINATIONS)
 def test_gradients_match_central_differences(activation, cost):
     net, x, y = small_problem(activation, cost)
     acts, _ = net.forward(x)
     delta = net.cost.delta(acts[-1], y) / len(x)      # dC/dz for the mean cost
     grad_w, grad_b, grad_x = net.backward(acts, delta, need_dx=True)
-    h = 1e-6
     for params, grads in ((net.weights, grad_w), (net.biases, grad_b), ([x], [grad_x])):
         for p, g in zip(params, grads):
-            numeric = np.zeros_like(p)
-            for i in np.ndindex(p.shape):
-                saved = p[i]
-                p[i] = saved + h
-                up = mean_cost(net, x, y)
-                p[i] = saved - h
-                down = mean_cost(net, x, y)
-                p[i] = saved
-                numeric[i] = (up - down) / (2 * h)
+            numeric = numeric_gradient(lambda: mean_cost(net, x, y), p)
             assert relative_error(g, numeric) < 1e-6, (activation, cost, p.shape)
 
 
@@ -60,16 +64,7 @@ def test_dropout_gradients_match_central_differences(activation):
     acts, masks = net.forward(x, dropout=0.4, rng=np.random.default_rng(7))
     assert masks[1] is not None and masks[2] is not None and masks[3] is None
     grad_w, _, _ = net.backward(acts, net.cost.delta(acts[-1], y) / len(x), masks)
-    W, h = net.weights[1], 1e-6
-    numeric = np.zeros_like(W)
-    for i in np.ndindex(W.shape):
-        saved = W[i]
-        W[i] = saved + h
-        up = cost()
-        W[i] = saved - h
-        numeric[i] = (up - cost()) / (2 * h)
-        W[i] = saved
-    assert relative_error(grad_w[1], numeric) < 1e-6
+    assert relative_error(grad_w[1], numeric_gradient(cost, net.weights[1])) < 1e-6
 
 
 def test_float32_network_uses_the_same_numbers_as_float64():
