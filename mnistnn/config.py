@@ -9,12 +9,14 @@ This module imports no numpy, so that `mnistnn --help` stays quick.
 import dataclasses
 import math
 
+from . import datasets
 from .form import SIDE
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")              # network.ACTIVATIONS, by name
 COSTS = ("quadratic", "cross-entropy", "log-likelihood")  # network.COSTS, by name
 SCHEDULES = ("constant", "step", "cosine")
-ARCHITECTURE = ("sizes", "activation", "cost")   # the settings a resumed run cannot change
+# the settings a resumed run cannot change
+ARCHITECTURE = ("sizes", "activation", "cost", "dataset")
 AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic")
 MAX_EPOCHS = 100_000
 
@@ -100,6 +102,8 @@ class TrainConfig:
                              "pixels; Simard: 34).", Range(0, 1000))
     elastic_sigma: float = setting(4.0, "Augmentation: smoothness of the elastic distortion "
                                    "(pixels).", Range(0.1, SIDE))
+    dataset: str = setting(datasets.DEFAULT, f"The data set to train on (env "
+                           f"{datasets.ENV_DATASET}).", choices=datasets.NAMES)
 
     def check(self):
         """Raise ValueError with a sentence when a setting is of the wrong type, out of
