@@ -17,7 +17,7 @@ COSTS = ("quadratic", "cross-entropy", "log-likelihood")  # network.COSTS, by na
 SCHEDULES = ("constant", "step", "cosine")
 # the settings a resumed run cannot change
 ARCHITECTURE = ("sizes", "activation", "cost", "dataset")
-AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic")
+AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic", "flip")
 MAX_EPOCHS = 100_000
 
 
@@ -102,6 +102,8 @@ class TrainConfig:
                              "pixels; Simard: 34).", Range(0, 1000))
     elastic_sigma: float = setting(4.0, "Augmentation: smoothness of the elastic distortion "
                                    "(pixels).", Range(0.1, SIDE))
+    flip: float = setting(0.0, "Augmentation: the probability of mirroring a training image "
+                          "left to right (for clothes, not digits).", Range(0, 1))
     dataset: str = setting(datasets.DEFAULT, f"The data set to train on (env "
                            f"{datasets.ENV_DATASET}).", choices=datasets.NAMES)
 
@@ -138,7 +140,7 @@ class TrainConfig:
         from .augment import Distortion
 
         return Distortion(self.rotate, self.scale, self.shear, self.shift, self.elastic,
-                          self.elastic_sigma)
+                          self.elastic_sigma, self.flip)
 
     def to_dict(self):
         return {**dataclasses.asdict(self), "sizes": list(self.sizes)}
