@@ -2,6 +2,10 @@
 product photos (a dark object on white, any size, JPEG or PNG) and brought back to the
 data set's form by imaging (object light on black, trimmed, longer side 28, centred)."""
 import io
+import json
+import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +14,9 @@ from PIL import Image
 
 from mnistnn import checkpoint, data, datasets, imaging
 from mnistnn.errors import ImageError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from fashion_photos import photos  # noqa: E402 (the benchmark's photos, tested here)
 
 FASHION = datasets.DATASETS["fashion-mnist"]
 
@@ -31,20 +38,6 @@ def encode(image, kind="JPEG", quality=90):
     return buffer.getvalue()
 
 
-def product_photo(image, rng, side, kind="JPEG", paper=255):
-    """A test image (28, 28) as a product photo: the object dark on a plain light
-    background (Fashion-MNIST negated its photos), enlarged to side x side pixels
-    (bicubic), somewhere on a larger canvas, RGB, as JPEG (random quality) or PNG bytes."""
-    grey = np.asarray(Image.fromarray(255 - image).resize((side, side), Image.BICUBIC), float)
-    grey = paper - (255 - grey) * paper / 255                    # white -> the paper's level
-    width, height = (int(side * rng.uniform(1.15, 1.8)) for _ in range(2))
-    canvas = np.full((height, width), float(paper))
-    top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
-    canvas[top:top + side, left:left + side] = grey
-    photo = Image.fromarray(np.clip(canvas, 0, 255).round().astype(np.uint8)).convert("RGB")
-    return encode(photo, kind, int(rng.integers(70, 96)))
-
-
 def box(x, level=0.1):
     """(rows, columns) of the bounding box of what is brighter than level in x (28, 28)."""
     rows, cols = np.flatnonzero(x.max(axis=1) > level), np.flatnonzero(x.max(axis=0) > level)
@@ -56,11 +49,8 @@ def test_product_photos_come_back_in_fashion_mnists_form(fashion_test):
     """300 test images as photos from 40 to 900 pixels a side, JPEG and PNG, on white and on
     light grey: what the network sees is close to the original, pixel for pixel."""
     images, _ = fashion_test
-    rng = np.random.default_rng(0)
     errors = []
-    for i in range(300):
-        side, kind = int(rng.integers(40, 900)), ("JPEG", "PNG")[i % 2]
-        photo = product_photo(images[i], rng, side, kind, paper=(255, 225)[i % 3 == 0])
+    for i, photo in enumerate(photos(images[:300])):
         x = imaging.load_digit(photo, f"photo{i}", style="fashion").reshape(28, 28)
         assert x.dtype == np.float32 and x.min() >= 0 and x.max() == 1
         assert 28 in (np.ptp(box(x)[0]), np.ptp(box(x)[1]))       # the longer side is 28
@@ -122,3 +112,72 @@ def test_classify_a_blank_photo_with_a_fashion_model(tmp_path):
     Image.new("RGB", (300, 200), "white").save(tmp_path / "blank.png")
     result = invoke("classify", tmp_path / "blank.png", "--weights", model)
     assert result.exit_code == 1 and "blank.png: no object found" in result.stderr
+
+
+# -- with the model that ships for Fashion-MNIST -------------------------------------------
+
+SHIPPED = checkpoint.shipped("fashion-mnist")
+SHIPPED_ACCURACY = 0.8961          # the README's figure: `mnistnn test --dataset fashion-mnist`
+
+
+def test_the_shipped_model_is_small_made_by_train_and_package_data():
+    assert SHIPPED.stat().st_size <= 4 * 1024 * 1024
+    meta = checkpoint.read(SHIPPED, dataset="fashion-mnist").meta
+    assert meta["dataset"] == "fashion-mnist" and meta["classes"] == list(FASHION.classes)
+    assert meta["config"]["seed"] == 1 and meta["config"]["flip"] == 0.5   # the README's
+    assert meta["sizes"] == [784, 600, 600, 10]                             # command
+    from fnmatch import fnmatch
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    patterns = re.search(r"\[tool\.setuptools\.package-data\]\nmnistnn = \[(.*?)\]",
+                         pyproject).group(1)
+    assert any(fnmatch("models/fashion-mnist.npz", pattern.strip(' "'))
+               for pattern in patterns.split(","))
+
+
+@pytest.mark.slow
+def test_the_shipped_model_reads_photos_as_it_reads_the_originals(fashion_test):
+    """benchmarks/fashion_photos.py's figure, on the first 1000 test images."""
+    from fashion_photos import measure
+
+    images, labels = fashion_test
+    result = measure(checkpoint.load(SHIPPED), images[:1000], labels[:1000])
+    assert result["agreement"] >= 0.95
+    assert result["accuracy_photos"] >= result["accuracy_original"] - 0.02
+
+
+def test_classify_a_shoe_photo_with_no_training(fashion_test, tmp_path, monkeypatch):
+    """`mnistnn classify --dataset fashion-mnist shoe.jpg` with no weights of one's own."""
+    images, labels = fashion_test
+    net = checkpoint.load(SHIPPED)
+    sneakers = np.flatnonzero(labels[:200] == 7)
+    p = net.predict_proba(data.to_inputs(images[sneakers]))
+    shoe = images[sneakers[np.argmax(p[:, 7])]]                       # a clear sneaker
+    (tmp_path / "shoe.jpg").write_bytes(next(photos([shoe], seed=5)))
+    monkeypatch.chdir(tmp_path)                                       # no weights/ here
+    result = invoke("classify", "--dataset", "fashion-mnist", "shoe.jpg")
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"shoe\.jpg: Sneaker \((9\d|100)\.\d%\)\n", result.stdout)
+    assert result.stderr.startswith("Using the model that ships with mnistnn (") and \
+        "trained on Fashion-MNIST); `mnistnn train --dataset fashion-mnist` makes" in \
+        result.stderr
+    answer = json.loads(invoke("classify", "--dataset", "fashion-mnist", "shoe.jpg",
+                               "--json").stdout)
+    assert (answer["label"], answer["digit"], answer["name"]) == (7, 7, "Sneaker")
+
+
+def test_test_with_no_weights_uses_the_shipped_model_on_the_real_files(serve, fashion_dir,
+                                                                       tmp_path, monkeypatch):
+    """The test set comes through a loopback mirror (test downloads what is missing)."""
+    monkeypatch.setenv("MNISTNN_MIRRORS_FASHION_MNIST", serve(fashion_dir).url)
+    monkeypatch.delenv("MNISTNN_WEIGHTS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("test", "--dataset", "fashion-mnist", "--json", "--min-accuracy", "0.89")
+    assert result.exit_code == 0, result.output
+    assert "Using the model that ships with mnistnn" in result.stderr
+    assert "Fashion-MNIST is not in data/fashion-mnist yet: downloading it" in result.stderr
+    report = json.loads(result.stdout)
+    assert report["dataset"] == "fashion-mnist" and report["total"] == 10000
+    assert report["accuracy"] == SHIPPED_ACCURACY
+    assert report["passed"] and [d["count"] for d in report["per_digit"]] == [1000] * 10
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["fashion-mnist"]
