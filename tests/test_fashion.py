@@ -141,6 +141,30 @@ def test_resume_continues_on_the_runs_data_set_and_cannot_change_it(tiny_fashion
     assert "its dataset (fashion-mnist) cannot change" in change.stderr
 
 
+def test_recipes_suit_the_data_set_and_explicit_options_still_win(tiny_fashion, tmp_path):
+    from mnistnn import recipes
+    from mnistnn.config import TrainConfig
+
+    for dataset, changes in recipes.ON_DATASET.items():
+        for name, change in changes.items():
+            settings = recipes.settings(name, dataset)
+            assert settings == {**recipes.RECIPES[name]["settings"], **change["settings"]}
+            TrainConfig(**settings).check()
+            assert recipes.MEASURED_ON[dataset][name]
+    assert recipes.settings("wide", "mnist") == recipes.RECIPES["wide"]["settings"]
+    chosen = recipes.resolve("wide", {"dataset": "fashion-mnist", "epochs": 30, "flip": 0.0},
+                             given={"epochs"})
+    assert chosen["flip"] == 0.5 and chosen["epochs"] == 30 and chosen["input_dropout"] == 0.1
+    result = invoke("train", "--dataset", "fashion-mnist", "--recipe", "wide", "--layers",
+                    "784,16,10", "--epochs", 1, "--input-dropout", 0, "--data-dir",
+                    tiny_fashion, "--weights-dir", tmp_path, "--no-download", "-q")
+    assert result.exit_code == 0, result.output
+    config = checkpoint.read(tmp_path / "latest.npz").meta["config"]
+    assert config["flip"] == 0.5 and config["input_dropout"] == 0       # recipe, explicit
+    assert config["dataset"] == "fashion-mnist" and config["sizes"] == [784, 16, 10]
+    assert "On Fashion-MNIST" in invoke("train", "--help").stdout
+
+
 # -- test ------------------------------------------------------------------------------------
 
 def run_test(weights, data_dir, *args):
