@@ -52,18 +52,24 @@ DEFAULT = "classic"
 # are harder to tell apart and have no left and right: the wide network on them needs
 # less pixel dropout and learns from mirror images (flip); elastic distortions and
 # rotations, which make new digits, make odd clothes.
+FASHION_WIDE = {"input_dropout": 0.1, "flip": 0.5, "epochs": 60}
 ON_DATASET = {
     "fashion-mnist": {
         "wide": {"about": "with pixel dropout 0.1 and mirror images, 60 epochs",
-                 "settings": {"input_dropout": 0.1, "flip": 0.5, "epochs": 60}},
+                 "settings": FASHION_WIDE},
+        "best": {"about": "wide's settings (shifts and rotations did not help clothes)",
+                 "settings": {"rotate": 0.0, "scale": 0.0, "shear": 0.0, "shift": 0.0,
+                              "elastic": 0.0, "elastic_sigma": 4.0, "dropout": 0.2,
+                              **FASHION_WIDE}},
     },
 }
-# `python benchmarks/recipes.py --dataset fashion-mnist classic wide` (seed 0); see the
-# README's Fashion-MNIST section for the machine and its load.
+# `python benchmarks/recipes.py --dataset fashion-mnist classic wide` (seed 0) on the same
+# machine, one OpenBLAS thread, while other work kept its load average at 3-5.
 MEASURED_ON = {
     "fashion-mnist": {
-        "classic": "TO BE MEASURED",
-        "wide": "TO BE MEASURED",
+        "classic": "86.17% in 34 s",
+        "wide": "90.06% in 9.7 min",
+        "best": "as wide",
     },
 }
 
