@@ -311,3 +311,23 @@ def test_the_draw_pages_model_card_has_the_class_names(fashion_weights, monkeypa
                     "--dataset", "fashion-mnist")
     assert result.exit_code == 0, result.output
     assert cards[0]["classes"] == NAMES and cards[0]["dataset"] == "fashion-mnist"
+
+
+def test_imagine_draws_in_the_form_of_the_networks_data_set(monkeypatch):
+    """MNIST's digits fit a 20x20 box and hold about 100 pixels' worth of ink; Fashion-MNIST's
+    objects span the field and hold about 220 (imagining.FORMS). A network whose class 0
+    likes ink anywhere shows the difference."""
+    from mnistnn import imagining
+
+    budgets, project = [], imagining.project_ink
+    monkeypatch.setattr(imagining, "project_ink",
+                        lambda x, ink, **kw: budgets.append(ink) or project(x, ink, **kw))
+    net = Network([784, 10], "relu", "log-likelihood")
+    net.weights[0][:] = 0
+    net.weights[0][0] = 1.0                                   # every pixel says "class 0"
+    digit = imagining.imagine(net, 0, steps=20)
+    net.meta = {"dataset": "fashion-mnist"}
+    clothes = imagining.imagine(net, 0, steps=20)
+    outside = imagining.FRAME == 0                            # the outermost ring
+    assert np.all(digit[outside] == 0) and clothes[outside].min() > 0
+    assert set(budgets[:20]) == {100.0} and set(budgets[20:]) == {220.0}
