@@ -74,12 +74,7 @@ def imagine(digit, output, weights, weights_dir, dataset, method, steps, scale, 
         check_output(output, "-o/--output")   # before anything is loaded
     source = checkpoint.locate(weights, weights_dir, dataset)
     net = load_network(source, dataset=dataset)
-    names = datasets.trained_on(net.meta).classes
-    try:
-        digits = list(range(len(names))) if digit == "all" else \
-            [datasets.class_index(datasets.trained_on(net.meta), digit)]
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="CLASS") from None
+    digits, names = _chosen(digit, datasets.trained_on(net.meta))
     what = "all" if digit == "all" else _slug(names[digits[0]])
     path = check_output(output or f"imagine-{what}.png", "-o/--output")
     try:
@@ -102,6 +97,19 @@ def imagine(digit, output, weights, weights_dir, dataset, method, steps, scale, 
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
     _report(digit, path, picture.size, method, str(source), results, as_json)
+
+
+def _chosen(digit, dataset):
+    """(the class numbers to draw, the data set's class names) for CLASS ('all', a number
+    or a name); a name the network's data set lacks is a usage error."""
+    from . import datasets
+
+    if digit == "all":
+        return list(range(len(dataset.classes))), dataset.classes
+    try:
+        return [datasets.class_index(dataset, digit)], dataset.classes
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="CLASS") from None
 
 
 def _slug(name):
