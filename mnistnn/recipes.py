@@ -68,7 +68,7 @@ ON_DATASET = {
 MEASURED_ON = {
     "fashion-mnist": {
         "classic": "86.17% in 34 s",
-        "wide": "90.06% in 9.7 min",
+        "wide": "90.06% in 9.7 min (seed 1: 90.14%)",
         "best": "as wide",
     },
 }
