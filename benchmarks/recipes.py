@@ -3,12 +3,14 @@ it measured, for the README's results table and `mnistnn train --help`.
 
     python benchmarks/recipes.py --data-dir data wide          # one recipe, ~10 minutes
     python benchmarks/recipes.py --data-dir data classic wide best
+    python benchmarks/recipes.py --data-dir data --dataset fashion-mnist classic wide best
 
 For each recipe, in a fresh weights folder:
-  mnistnn train --recipe NAME --seed SEED ...   (a child process: wall time, and its peak
-                                                 RSS from os.wait4, i.e. getrusage of
-                                                 that child alone)
-  mnistnn test --json                           (test accuracy of the network it saved)
+  mnistnn train [--dataset D] --recipe NAME --seed SEED ...   (a child process: wall time,
+                                  and its peak RSS from os.wait4, i.e. getrusage of that
+                                  child alone)
+  mnistnn test --json             (test accuracy of the network it saved, on the data set it
+                                  was trained on)
 plus the epochs run, the median seconds of an epoch's training pass and of its
 evaluation (from metrics.jsonl), and the load average before and after. Extra options
 after `--` go to `mnistnn train` (e.g. `-- --epochs 2` for a quick check).
@@ -24,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mnistnn.datasets import NAMES
+
 MNISTNN = [sys.executable, "-m", "mnistnn"]
 
 
@@ -36,10 +40,12 @@ def run_child(args):
     return child.returncode, time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
-def benchmark(recipe, seed, data_dir, extra, folder):
-    """Train and test one recipe; a dict of the figures."""
-    weights = Path(folder) / recipe
+def benchmark(recipe, seed, data_dir, extra, folder, dataset="mnist"):
+    """Train and test one recipe on a data set; a dict of the figures."""
+    weights = Path(folder) / dataset / recipe
     train = ["train", "--recipe", recipe, "--seed", str(seed), *extra]
+    if dataset != "mnist":
+        train[1:1] = ["--dataset", dataset]
     common = ["--data-dir", str(data_dir), "--no-download"]
     load_before = os.getloadavg()
     status, wall, rss = run_child([*MNISTNN, *train, *common, "--weights-dir", str(weights),
@@ -52,7 +58,8 @@ def benchmark(recipe, seed, data_dir, extra, folder):
                                        capture_output=True, text=True).stdout)
     with open(weights / "metrics.jsonl") as f:
         epochs = [json.loads(line) for line in f]
-    return {"recipe": recipe, "seed": seed, "command": "mnistnn " + shlex.join(train),
+    return {"recipe": recipe, "dataset": dataset, "seed": seed,
+            "command": "mnistnn " + shlex.join(train),
             "test_accuracy": report["accuracy"], "errors": report["total"] - report["correct"],
             "wall_seconds": round(wall, 1), "epochs": len(epochs),
             "epoch_seconds": statistics.median(m["seconds"] for m in epochs),
@@ -64,7 +71,8 @@ def benchmark(recipe, seed, data_dir, extra, folder):
 
 def show(r):
     """One recipe's figures as a few readable lines."""
-    return (f"{r['recipe']}: {100 * r['test_accuracy']:.2f}% test accuracy ({r['errors']} "
+    return (f"{r['recipe']} ({r['dataset']}): {100 * r['test_accuracy']:.2f}% test accuracy "
+            f"({r['errors']} "
             f"errors), {r['wall_seconds']:.0f} s ({r['wall_seconds'] / 60:.1f} min) wall, "
             f"{r['epochs']} epochs "
             f"({r['epoch_seconds']:.1f} s training + {r['eval_seconds']:.2f} s evaluation "
@@ -78,7 +86,11 @@ def show(r):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("recipes", nargs="+", help="recipe names, e.g. classic wide best")
-    parser.add_argument("--data-dir", default="data", help="folder with the MNIST files")
+    parser.add_argument("--data-dir", default="data", help="the data folder (MNIST's files "
+                                                           "in it, Fashion-MNIST's in a "
+                                                           "subfolder)")
+    parser.add_argument("--dataset", default="mnist", choices=NAMES,
+                        help="the data set to train and test the recipes on")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="one JSON object per recipe")
     parser.add_argument("--keep", metavar="DIR", help="keep each recipe's weights folder "
@@ -89,7 +101,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="mnistnn-recipes-") as scratch:
         folder = args.keep or scratch
         for recipe in args.recipes:
-            result = benchmark(recipe, args.seed, args.data_dir, extra, folder)
+            result = benchmark(recipe, args.seed, args.data_dir, extra, folder,
+                               args.dataset)
             print(json.dumps(result) if args.json else show(result), flush=True)
 
 

@@ -24,10 +24,11 @@ class Distortion:
     shift: float = 0.0    # pixels, uniform in [-shift, shift] along each axis
     elastic: float = 0.0  # alpha: the size of the smoothed random displacements, pixels
     sigma: float = 4.0    # the width of the Gaussian that smooths them, pixels
+    flip: float = 0.0     # the probability of a mirror image (left <-> right)
 
     @property
     def active(self):
-        return any((self.rotate, self.scale, self.shear, self.shift, self.elastic))
+        return any((self.rotate, self.scale, self.shear, self.shift, self.elastic, self.flip))
 
 
 def augment(x, rng, distortion):
@@ -47,9 +48,12 @@ def random_affine(rng, n, d):
 
     The forward map applied to the digit is rotate @ shear @ scale about the centre, then
     a shift by offset; warp() needs its inverse to find where each output pixel comes from.
+    A mirror image (probability d.flip) scales x by -1: column i becomes column 27 - i.
     """
     angle = np.deg2rad(rng.uniform(-d.rotate, d.rotate, n))            # (n,)
     sx, sy = rng.uniform(1 - d.scale, 1 + d.scale, (2, n))              # (n,) each
+    if d.flip:   # drawn only when asked for: the other distortions keep their random stream
+        sx = np.where(rng.random(n) < d.flip, -sx, sx)
     k = rng.uniform(-d.shear, d.shear, n)                               # (n,)
     offset = rng.uniform(-d.shift, d.shift, (n, 2))                     # (n, 2)
     cos, sin = np.cos(angle), np.sin(angle)

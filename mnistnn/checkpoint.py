@@ -10,7 +10,10 @@ half a checkpoint.
 Layout: W0, b0, W1, b1, ... (float32), optional momentum state v0, v1, ... (one per
 parameter, in the same order), and `meta`, a JSON string:
     {"format": "mnistnn-checkpoint", "version": 1, "sizes": [784, 30, 10],
-     "activation": "sigmoid", "cost": "quadratic", ...anything the trainer adds}
+     "activation": "sigmoid", "cost": "quadratic", "dataset": "fashion-mnist",
+     "classes": ["T-shirt/top", ...], ...anything the trainer adds}
+"dataset" and "classes" (the names of the outputs) are absent from checkpoints made
+before there was another data set than MNIST, and such a checkpoint means MNIST.
 """
 import json
 import os
@@ -20,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, datasets
 from .config import ARCHITECTURE, TrainConfig, TrainState
-from .errors import CheckpointError
+from .errors import CheckpointError, MnistnnError
 from .files import atomic_open
 from .form import CLASSES, PIXELS
 from .network import ACTIVATIONS, COSTS, Network
@@ -34,38 +37,56 @@ MEMBERS = r"meta|[Wbv]\d{1,4}"   # the only arrays a checkpoint holds
 Checkpoint = namedtuple("Checkpoint", "net meta velocity")
 
 
-def default_weights_dir():
-    """`$MNISTNN_WEIGHTS_DIR`, else ./weights."""
-    return Path(os.environ.get("MNISTNN_WEIGHTS_DIR") or "weights")
+def default_weights_dir(dataset=None):
+    """`$MNISTNN_WEIGHTS_DIR`, else ./weights for MNIST and ./weights/NAME for another data
+    set (as data/ holds MNIST and data/NAME the others), so their runs never meet."""
+    env = os.environ.get("MNISTNN_WEIGHTS_DIR")
+    return Path(env) if env else Path("weights") / datasets.get(dataset).folder
 
 
 SHIPPED = Path(__file__).parent / "models" / "default.npz"  # the model that ships with mnistnn
 
 
-def locate(weights=None, weights_dir=None):
+def shipped(dataset=None):
+    """The model that ships with mnistnn for a data set: models/default.npz for MNIST,
+    models/NAME.npz for another (which may not exist)."""
+    name = datasets.get(dataset).name
+    return SHIPPED if name == datasets.DEFAULT else SHIPPED.with_name(f"{name}.npz")
+
+
+def locate(weights=None, weights_dir=None, dataset=None):
     """The checkpoint to use: `weights` if given, else best.npz, else latest.npz in the
-    weights folder, else the model shipped with the package. Returns its path."""
+    weights folder (the data set's default one unless given), else the model shipped with
+    the package for the data set. Returns its path."""
     if weights:
         return Path(weights)
-    weights_dir = Path(weights_dir or default_weights_dir())
-    for path in (weights_dir / "best.npz", weights_dir / "latest.npz", SHIPPED):
+    weights_dir = Path(weights_dir or default_weights_dir(dataset))
+    for path in (weights_dir / "best.npz", weights_dir / "latest.npz", shipped(dataset)):
         if path.is_file():
             return path
+    train = " ".join(["mnistnn train"] + ([f"--dataset {dataset}"] if dataset else []))
     raise CheckpointError(f"no trained network in {weights_dir}/ (no best.npz or latest.npz): "
-                          f"run `mnistnn train` first, or pass --weights PATH")
+                          f"run `{train}` first, or pass --weights PATH")
 
 
 def describe(net):
-    """A short human description: '784-30-10 sigmoid, quadratic cost, epoch 5'."""
+    """A short human description: '784-30-10 sigmoid, quadratic cost, epoch 5' (and
+    ', trained on Fashion-MNIST' for another data set than MNIST)."""
     epoch = (net.meta.get("state") or {}).get("epoch")
+    entry = datasets.trained_on(net.meta)
     return (f"{'-'.join(map(str, net.sizes))} {net.activation.name}, {net.cost.name} cost"
-            + (f", epoch {epoch}" if epoch else ""))
+            + (f", epoch {epoch}" if epoch else "")
+            + (f", trained on {entry.title}" if entry.name != datasets.DEFAULT else ""))
 
 
 def save(path, net, meta=None, velocity=None):
     """Write a network (and optional trainer metadata and momentum state) atomically."""
     path = Path(path)
-    meta = {**(meta or {}), "format": FORMAT, "version": VERSION, "sizes": net.sizes,
+    meta = {**(meta or {})}
+    name = meta.get("dataset", (net.meta or {}).get("dataset"))   # a loaded net keeps its own
+    if name:
+        meta["dataset"], meta["classes"] = name, list(datasets.get(name).classes)
+    meta = {**meta, "format": FORMAT, "version": VERSION, "sizes": net.sizes,
             "activation": net.activation.name, "cost": net.cost.name,
             "mnistnn_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -79,16 +100,17 @@ def save(path, net, meta=None, velocity=None):
         np.savez(f, **arrays)
 
 
-def load(path, inputs=PIXELS, classes=CLASSES):
+def load(path, inputs=PIXELS, classes=CLASSES, dataset=None):
     """The Network stored at path (its metadata is in net.meta)."""
-    return read(path, inputs, classes).net
+    return read(path, inputs, classes, dataset).net
 
 
-def read(path, inputs=PIXELS, classes=CLASSES):
+def read(path, inputs=PIXELS, classes=CLASSES, dataset=None):
     """Load and validate a checkpoint: Checkpoint(net, meta, velocity or None).
 
     The network must take `inputs` numbers and answer `classes` scores, as the data set
-    it is used on does (MNIST: 784 pixels, 10 digits)."""
+    it is used on does (MNIST: 784 pixels, 10 digits); given a data set's name, it must
+    have been trained on that data set."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -98,18 +120,19 @@ def read(path, inputs=PIXELS, classes=CLASSES):
         raise CheckpointError(f"{path}: not an mnistnn checkpoint ({kind})")
     try:
         with Archive(path, MEMBERS) as npz:
-            return _build(npz, inputs, classes)
+            return _build(npz, inputs, classes, dataset)
     except Unreadable as exc:
         raise CheckpointError(f"{path}: not a readable mnistnn checkpoint ({exc})") from None
     except (ArchiveError, CheckpointError) as exc:
         raise CheckpointError(f"{path}: {exc}") from None
 
 
-def _build(npz, inputs, classes):
+def _build(npz, inputs, classes, dataset=None):
     """A validated Checkpoint from an opened archive: metadata first, then each array."""
     if "meta" not in npz.sizes:
         raise CheckpointError("not an mnistnn checkpoint (no metadata)")
     meta = _read_meta(npz.array("meta", kinds="U"))
+    _check_use(meta, dataset)
     sizes = meta["sizes"]
     if sizes[0] != inputs or sizes[-1] != classes:
         raise CheckpointError(f"a network for {sizes[0]} inputs and {sizes[-1]} classes, but "
@@ -165,8 +188,32 @@ def _read_meta(raw):
     if meta.get("activation") not in ACTIVATIONS or meta.get("cost") not in COSTS:
         raise CheckpointError(f"unknown activation or cost "
                               f"({meta.get('activation')!r}, {meta.get('cost')!r})")
+    _check_dataset(meta)
     _check_training_meta(meta)
     return meta
+
+
+def _check_dataset(meta):
+    """The data set a network was trained on: one this mnistnn knows, and the names of its
+    outputs, when recorded, the data set's own."""
+    try:
+        entry = datasets.trained_on(meta)
+    except MnistnnError as exc:
+        raise CheckpointError(str(exc)) from None
+    if "classes" in meta and meta["classes"] != list(entry.classes):
+        raise CheckpointError(f"damaged metadata: the class names {meta['classes']!r:.80} are "
+                              f"not {entry.title}'s")
+
+
+def _check_use(meta, dataset):
+    """Refuse a network trained on another data set than the one it is asked to read."""
+    if dataset is None:
+        return
+    trained, wanted = datasets.trained_on(meta), datasets.get(dataset)
+    if trained is not wanted:
+        raise CheckpointError(f"a network trained on {trained.title} cannot read "
+                              f"{wanted.title} (use --dataset {trained.name}, or the "
+                              f"--weights of a model trained on {wanted.title})")
 
 
 def _check_training_meta(meta):
@@ -174,10 +221,11 @@ def _check_training_meta(meta):
     try:
         if "config" in meta:
             config = TrainConfig.from_dict(meta["config"]).to_dict()
+            network = {**meta, "dataset": datasets.trained_on(meta).name}  # absent: MNIST
             for key in set(ARCHITECTURE) & set(meta["config"]):
-                if config[key] != meta[key]:
+                if config[key] != network[key]:
                     raise ValueError(f"the settings say {key} {config[key]}, the network "
-                                     f"{meta[key]}")
+                                     f"{network[key]}")
         if "state" in meta:
             TrainState.from_dict(meta["state"])
     except (ValueError, TypeError) as exc:    # TypeError: a setting this mnistnn lacks

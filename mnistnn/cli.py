@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .cli_common import (DownloadProgress, Real, check_output, data_dir_option, dataset_option,
-                         load_data, load_network, no_download_option, note,
+                         load_data, load_network, model_dataset_option, no_download_option, note,
                          sigterm_as_interrupt, weights_dir_option, weights_option)
 from .cli_classify import classify
 from .cli_draw import draw
@@ -142,6 +142,7 @@ main.add_command(train)
 @main.command("test")
 @weights_option
 @weights_dir_option
+@model_dataset_option
 @data_dir_option
 @no_download_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
@@ -149,38 +150,40 @@ main.add_command(train)
               help="Exit 1 if test accuracy is below X: a fraction (0.95), or a percentage "
                    "(95 or 95%). 1 alone is refused as ambiguous: write 100% or 1%.")
 @click.option("--errors", "errors_png", type=click.Path(dir_okay=False), default=None,
-              metavar="PATH", help="Write a PNG of the misclassified digits (the first "
+              metavar="PATH", help="Write a PNG of the misclassified images (the first "
                                    f"{ERRORS_SHOWN}), each labelled true -> predicted.")
 @click.option("--confusion", "confusion_png", type=click.Path(dir_okay=False), default=None,
               metavar="PATH", help="Write the confusion matrix as a PNG heat map with counts.")
 @click.option("--quiet", "-q", is_flag=True, help="No notes on stderr.")
-def test_command(weights, weights_dir, data_dir, no_download, as_json, min_accuracy,
+def test_command(weights, weights_dir, dataset, data_dir, no_download, as_json, min_accuracy,
                  errors_png, confusion_png, quiet):
-    """Measure accuracy on the 10,000 MNIST test digits.
+    """Measure accuracy on the 10,000 test images of the network's data set.
 
-    Shows overall and per-digit accuracy and the confusion matrix. With
+    Shows overall and per-class accuracy and the confusion matrix. With
     --min-accuracy it is a CI gate: exit status 1 when the network falls short.
 
     \b
     Examples:
       mnistnn test --json --min-accuracy 0.95 > report.json
       mnistnn test --errors errors.png --confusion confusion.png
+      mnistnn test --dataset fashion-mnist
     """
-    from . import data, report
+    from . import data, datasets, report
 
     for path, hint in ((errors_png, "--errors"), (confusion_png, "--confusion")):
         if path:
             check_output(path, hint)  # before the work, not after the whole report
     threshold = min_accuracy
-    net = load_network(weights, weights_dir)
-    mnist = load_data(data_dir, no_download, quiet)
-    inputs = data.to_inputs(mnist.test_images)
+    net = load_network(weights, weights_dir, dataset)
+    entry = datasets.trained_on(net.meta)
+    test_set = load_data(data_dir, no_download, quiet, entry.name)
+    inputs = data.to_inputs(test_set.test_images)
     predicted = net.predict(inputs)
-    result = report.test_report(mnist.test_labels, predicted, net.sizes[-1])
+    result = report.test_report(test_set.test_labels, predicted, net.sizes[-1], entry)
     if threshold is not None:
         result["min_accuracy"], result["passed"] = threshold, result["accuracy"] >= threshold
     click.echo(json.dumps(result) if as_json else report.format_report(result))
-    _test_pictures(inputs, mnist.test_labels, predicted, result, errors_png, confusion_png,
+    _test_pictures(inputs, test_set.test_labels, predicted, result, errors_png, confusion_png,
                    quiet)
     if threshold is not None and not result["passed"]:
         raise click.ClickException(
@@ -193,14 +196,16 @@ def _test_pictures(inputs, labels, predicted, result, errors_png, confusion_png,
     from . import plots
 
     say = (lambda message: None) if quiet else note
+    classes = result["classes"]
     if confusion_png:
-        plots.save_png(plots.confusion_plot(result["confusion"]), confusion_png)
+        plots.save_png(plots.confusion_plot(result["confusion"], classes=classes),
+                       confusion_png)
         say(f"Wrote the confusion matrix to {confusion_png}")
     if errors_png:
         wrong = result["total"] - result["correct"]
-        plots.save_png(plots.errors_montage(inputs, labels, predicted, ERRORS_SHOWN),
-                       errors_png)
-        say(f"Wrote {min(wrong, ERRORS_SHOWN)} of the {wrong} misclassified digits "
+        plots.save_png(plots.errors_montage(inputs, labels, predicted, ERRORS_SHOWN,
+                                            classes=classes), errors_png)
+        say(f"Wrote {min(wrong, ERRORS_SHOWN)} of the {wrong} misclassified images "
             f"to {errors_png}")
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from .cli_common import load_network, note, weights_dir_option, weights_option
+from .cli_common import (load_network, model_dataset_option, note, weights_dir_option,
+                         weights_option)
 
 STDIN = "<stdin>"  # how `-` (an image piped in) is named in the output
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp",
@@ -15,6 +16,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".we
 @click.argument("images", nargs=-1, required=True, type=click.Path(allow_dash=True))
 @weights_option
 @weights_dir_option
+@model_dataset_option
 @click.option("--number", is_flag=True,
               help="Read the whole line of digits in each image (a number), left to right.")
 @click.option("--no-reject", is_flag=True,
@@ -28,7 +30,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".we
 @click.option("--annotate", type=click.Path(), metavar="PATH",
               help="With --number: write the image with each digit's box and reading drawn "
                    "on it, as PNG (a folder when there are several images).")
-def classify(images, weights, weights_dir, number, no_reject, top, as_json,
+def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_json,
              save_preprocessed, annotate):
     """Read the digit in each of your IMAGES (PNG, JPEG, GIF, BMP, TIFF, WebP), or with
     --number the whole number written in each.
@@ -36,9 +38,10 @@ def classify(images, weights, weights_dir, number, no_reject, top, as_json,
     Dark ink on light paper or light ink on dark, a drawing, a scan or a photo: each
     digit is brought to MNIST's form (ink cropped, scaled to 20 px, centred) first.
     An image that holds no digit (a letter, a star, a doodle) is answered "not a digit"
-    with the closest digit, unless --no-reject. A folder stands for the images in it;
-    - reads one image from stdin. Every image is tried; the exit status is 1 if any
-    could not be read.
+    with the closest digit, unless --no-reject. With a Fashion-MNIST model, an image is
+    a product photo (an object on a plain light background), brought to Fashion-MNIST's
+    form (trimmed, 28 px, negated). A folder stands for the images in it; - reads one
+    image from stdin. Every image is tried; the exit status is 1 if any could not be read.
 
     \b
     Examples:
@@ -46,7 +49,9 @@ def classify(images, weights, weights_dir, number, no_reject, top, as_json,
       mnistnn classify digit.png --top 3 --save-preprocessed seen/
       mnistnn classify meter.jpg --number --annotate meter-read.png
       cat digit.jpg | mnistnn classify - --json
+      mnistnn classify --dataset fashion-mnist shoe.jpg
     """
+    from .datasets import trained_on
     from .errors import ImageError
     from .pictures import PreprocessedSaver
     from .reading import read_digit, read_number, rejection_note
@@ -57,7 +62,11 @@ def classify(images, weights, weights_dir, number, no_reject, top, as_json,
         raise click.UsageError("--annotate draws the digits of a number: add --number")
     saver = PreprocessedSaver(save_preprocessed, images) if save_preprocessed else None
     annotator = Annotator(annotate, images) if annotate else None
-    net = load_network(weights, weights_dir)
+    net = load_network(weights, weights_dir, dataset)
+    classes = net.meta.get("classes")              # None: MNIST's digits
+    if number and trained_on(net.meta).style != "mnist":
+        raise click.UsageError(f"--number reads handwritten digits, and this network was "
+                               f"trained on {trained_on(net.meta).title}")
     if not no_reject and rejection_note(net):
         note(rejection_note(net))
     failed = total = unsaved = 0
@@ -75,7 +84,7 @@ def classify(images, weights, weights_dir, number, no_reject, top, as_json,
             failed += 1
             _echo_error(name, str(exc), as_json)
             continue
-        click.echo(_format(name, answer, top, as_json))
+        click.echo(_format(name, answer, top, as_json, classes))
         if saver:
             try:   # one that cannot be saved does not stop the others
                 for stem, digit in _stems(name, x, number):
@@ -130,9 +139,10 @@ def _echo_error(name, message, as_json):
         click.echo(f"Error: {message}", err=True)
 
 
-def _format(name, answer, top, as_json):
-    """One output line: 'digit.png: 7 (98.6%)' (+ runners-up), 'star.png: not a digit
-    (closest: 4, 38.0%)', 'meter.jpg: 2026  (99.1% 97.3% 99.8% 88.0%)', or JSON."""
+def _format(name, answer, top, as_json, classes=None):
+    """One output line: 'digit.png: 7 (98.6%)', 'shoe.jpg: Sneaker (97.2%)' (+ runners-up),
+    'star.png: not a digit (closest: 4, 38.0%)', 'meter.jpg: 2026  (99.1% 97.3% 99.8%
+    88.0%)', or JSON."""
     if as_json:
         return json.dumps({"path": name, **answer})
     if "digits" in answer:
@@ -141,7 +151,7 @@ def _format(name, answer, top, as_json):
         return f"{name}: not a digit (closest: {answer['closest']}, {_percent(answer)})"
     p = answer["probabilities"]
     order = sorted(range(len(p)), key=lambda d: -p[d])
-    best = [f"{d} ({100 * p[d]:.1f}%)" for d in order[:top]]
+    best = [f"{classes[d] if classes else d} ({100 * p[d]:.1f}%)" for d in order[:top]]
     return f"{name}: {best[0]}" + (f"; then {', '.join(best[1:])}" if top > 1 else "")
 
 

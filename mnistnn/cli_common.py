@@ -91,9 +91,19 @@ def dataset_option(f):
                         help=f"The data set (env {datasets.ENV_DATASET}).")(f)
 
 
+def model_dataset_option(f):
+    """--dataset for the commands that use a trained network: by default the one the
+    network was trained on; given, it picks the default weights and must match them."""
+    return click.option("--dataset", type=click.Choice(datasets.NAMES),
+                        envvar=datasets.ENV_DATASET, default=None,
+                        help=f"The data set: the default weights are its own, and a network "
+                             f"trained on another is refused [default: the one the network "
+                             f"was trained on] (env {datasets.ENV_DATASET}).")(f)
+
+
 def no_download_option(f):
     return click.option("--no-download", is_flag=True,
-                        help="Fail instead of downloading MNIST when it is missing.")(f)
+                        help="Fail instead of downloading the data set when it is missing.")(f)
 
 
 def weights_option(f):
@@ -104,8 +114,10 @@ def weights_option(f):
 
 def weights_dir_option(f):
     return click.option("--weights-dir", type=click.Path(file_okay=False), envvar=ENV_WEIGHTS,
-                        default="weights", show_default=True,
-                        help=f"Folder for checkpoints (env {ENV_WEIGHTS}).")(f)
+                        default=None,
+                        help=f"Folder for checkpoints [default: weights, and weights/NAME for "
+                             f"another data set than MNIST, such as weights/fashion-mnist] "
+                             f"(env {ENV_WEIGHTS}).")(f)
 
 
 def load_data(data_dir, no_download, quiet, dataset=None):
@@ -141,15 +153,17 @@ def sigterm_as_interrupt():
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def load_network(weights, weights_dir=None):
-    """The network to use, saying on stderr which file it came from."""
+def load_network(weights, weights_dir=None, dataset=None):
+    """The network to use (trained on `dataset` when given), saying on stderr which file
+    it came from: see checkpoint.locate."""
     from . import checkpoint
 
-    path = checkpoint.locate(weights, weights_dir)
-    net = checkpoint.load(path)
-    if path == checkpoint.SHIPPED:
+    path = checkpoint.locate(weights, weights_dir, dataset)
+    net = checkpoint.load(path, dataset=dataset)
+    if path in map(checkpoint.shipped, datasets.NAMES):
+        train = "mnistnn train" + (f" --dataset {dataset}" if dataset else "")
         note(f"Using the model that ships with mnistnn ({checkpoint.describe(net)}); "
-             f"`mnistnn train` makes your own")
+             f"`{train}` makes your own")
     else:
         note(f"Using {path} ({checkpoint.describe(net)})")
     return net

@@ -1,7 +1,8 @@
 """`mnistnn draw`: a local page to draw digits on and watch the network read them."""
 import click
 
-from .cli_common import load_network, note, weights_dir_option, weights_option
+from .cli_common import (load_network, model_dataset_option, note, weights_dir_option,
+                         weights_option)
 
 
 @click.command()
@@ -12,10 +13,11 @@ from .cli_common import load_network, note, weights_dir_option, weights_option
                    "use the page (a warning says so).")
 @weights_option
 @weights_dir_option
+@model_dataset_option
 @click.option("--no-browser", is_flag=True,
               help="Only print the URL; do not open a browser (none is opened without "
                    "a display anyway).")
-def draw(port, host, weights, weights_dir, no_browser):
+def draw(port, host, weights, weights_dir, dataset, no_browser):
     """Draw digits in your browser and watch the network read them as you draw.
 
     Starts a web page on this machine: a drawing pad, the network's reading and
@@ -27,11 +29,12 @@ def draw(port, host, weights, weights_dir, no_browser):
     Examples:
       mnistnn draw
       mnistnn draw --port 8000 --no-browser --weights weights/best.npz
+      mnistnn draw --dataset fashion-mnist
     """
     from . import checkpoint, server
 
-    source = checkpoint.locate(weights, weights_dir)
-    net = load_network(source)
+    source = checkpoint.locate(weights, weights_dir, dataset)
+    net = load_network(source, dataset=dataset)
     page = server.DrawServer(net, host, port, source=source, on_error=note)
     warning = server.exposure_warning(host)
     if warning:

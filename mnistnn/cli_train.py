@@ -12,8 +12,12 @@ from . import recipes
 from .cli_common import (Real, data_dir_option, load_data, no_download_option, note,
                          progress_bar, weights_dir_option)
 from .config import TrainConfig
+from .datasets import ENV_DATASET
 from .errors import MnistnnError
 from .form import CLASSES, PIXELS
+
+
+ENVVARS = {"dataset": ENV_DATASET}   # the settings an environment variable also gives
 
 
 def parse_layers(ctx, param, value):
@@ -48,7 +52,7 @@ def _option(field):
         r = meta["range"]
         kind = Real(r.min, r.max, r.min_open, r.max_open)
     return click.option(flag, field.name, type=kind, default=field.default, show_default=True,
-                        help=meta["help"])
+                        help=meta["help"], envvar=ENVVARS.get(field.name))
 
 
 def config_options(command):
@@ -74,7 +78,7 @@ def config_options(command):
 @click.pass_context
 def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_json,
           **options):
-    """Train a network on MNIST, checkpointing into WEIGHTS_DIR.
+    """Train a network on MNIST (or --dataset fashion-mnist), checkpointing into WEIGHTS_DIR.
 
     The defaults are the classic network: 784-30-10 sigmoid units, quadratic cost,
     mini-batches of 10. Ctrl-C stops after the current batch and saves a checkpoint
@@ -88,9 +92,10 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
       mnistnn train --epochs 5 --lr 3.0
       mnistnn train --recipe wide
       mnistnn train --recipe best --epochs 50 --seed 2
+      mnistnn train --dataset fashion-mnist --recipe wide
       mnistnn train --resume weights/latest.npz --epochs 2
     """
-    from . import data
+    from . import checkpoint, data, datasets
     from . import train as training
 
     given = {k: v for k, v in options.items()
@@ -106,22 +111,26 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
         raise
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    mnist = load_data(data_dir, no_download, quiet)
+    dataset = datasets.get(start.config.dataset)
+    weights_dir = weights_dir or checkpoint.default_weights_dir(dataset.name)
+    images = load_data(data_dir, no_download, quiet, dataset.name)
     try:
-        train_set, validation = training.split(data.to_inputs(mnist.train_images),
-                                               mnist.train_labels, start.config.validation_size)
+        train_set, validation = training.split(data.to_inputs(images.train_images),
+                                               images.train_labels, start.config.validation_size)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     trainer = training.Trainer(train=train_set, validation=validation, weights_dir=weights_dir,
                                **start._asdict())
-    say(f"Training {start.config.describe()} on {len(train_set[0])} images"
+    say(f"Training {start.config.describe()} on {len(train_set[0])} {dataset.title} images"
         + (f", validating on {len(validation[0])}" if validation else "")
         + f"; checkpoints in {weights_dir}/")
     with EpochProgress(quiet, start.config.epochs) as bars:
         outcome = trainer.run(on_batch=bars.batch, on_note=say,
                               on_epoch=lambda m: (bars.epoch(m, as_json),
                                                   _draw_training(weights_dir, trainer.history)))
-    _finish(ctx, outcome, say)
+    test = "mnistnn test" + (f" --dataset {dataset.name}" if dataset.name != datasets.DEFAULT
+                             else "")
+    _finish(ctx, outcome, say, test)
 
 
 def _draw_training(weights_dir, history):
@@ -165,7 +174,7 @@ class EpochProgress:
             self.bar = None
 
 
-def _finish(ctx, outcome, say):
+def _finish(ctx, outcome, say, next_step="mnistnn test"):
     """Say how the run ended; exit 130 after Ctrl-C."""
     if outcome["status"] == "interrupted":
         note(f"Interrupted in epoch {outcome['epoch'] + 1} after batch {outcome['batch']} of "
@@ -178,6 +187,6 @@ def _finish(ctx, outcome, say):
         say(f"Best validation accuracy {100 * outcome['best_validation_accuracy']:.2f}% "
             f"(epoch {outcome['best_epoch']})"
             + (f": {outcome['best']}" if "best" in outcome else "")
-            + f". Saved {outcome['latest']}. Next: mnistnn test")
+            + f". Saved {outcome['latest']}. Next: {next_step}")
     else:
-        say(f"Saved {outcome['latest']}. Next: mnistnn test")
+        say(f"Saved {outcome['latest']}. Next: {next_step}")

@@ -9,13 +9,15 @@ This module imports no numpy, so that `mnistnn --help` stays quick.
 import dataclasses
 import math
 
+from . import datasets
 from .form import SIDE
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")              # network.ACTIVATIONS, by name
 COSTS = ("quadratic", "cross-entropy", "log-likelihood")  # network.COSTS, by name
 SCHEDULES = ("constant", "step", "cosine")
-ARCHITECTURE = ("sizes", "activation", "cost")   # the settings a resumed run cannot change
-AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic")
+# the settings a resumed run cannot change
+ARCHITECTURE = ("sizes", "activation", "cost", "dataset")
+AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic", "flip")
 MAX_EPOCHS = 100_000
 
 
@@ -100,6 +102,10 @@ class TrainConfig:
                              "pixels; Simard: 34).", Range(0, 1000))
     elastic_sigma: float = setting(4.0, "Augmentation: smoothness of the elastic distortion "
                                    "(pixels).", Range(0.1, SIDE))
+    flip: float = setting(0.0, "Augmentation: the probability of mirroring a training image "
+                          "left to right (for clothes, not digits).", Range(0, 1))
+    dataset: str = setting(datasets.DEFAULT, f"The data set to train on (env "
+                           f"{datasets.ENV_DATASET}).", choices=datasets.NAMES)
 
     def check(self):
         """Raise ValueError with a sentence when a setting is of the wrong type, out of
@@ -134,7 +140,7 @@ class TrainConfig:
         from .augment import Distortion
 
         return Distortion(self.rotate, self.scale, self.shear, self.shift, self.elastic,
-                          self.elastic_sigma)
+                          self.elastic_sigma, self.flip)
 
     def to_dict(self):
         return {**dataclasses.asdict(self), "sizes": list(self.sizes)}

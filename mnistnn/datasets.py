@@ -8,6 +8,7 @@ folder (MNIST sits in the data folder itself, as it always has; the others in a
 subfolder named after them).
 """
 import os
+import re
 from collections import namedtuple
 from pathlib import Path
 
@@ -70,6 +71,69 @@ def get(name=None):
     if name not in DATASETS:
         raise MnistnnError(f"unknown data set {name!r}: choose one of {', '.join(NAMES)}")
     return DATASETS[name]
+
+
+def trained_on(meta):
+    """The table entry of the data set a checkpoint's metadata names: its "dataset", or
+    MNIST when it names none (checkpoints from before there was another)."""
+    name = (meta or {}).get("dataset")
+    if name is not None and name not in DATASETS:
+        raise MnistnnError(f"the network was trained on a data set this mnistnn does not know "
+                           f"({name!r}; it knows {', '.join(NAMES)})")
+    return get(name)
+
+
+def class_index(entry, text):
+    """The class of data set `entry` that text names: its number ("7"), its name in any
+    case ("sneaker"), or an unambiguous beginning of the name or of a word in it ("snea",
+    "boot"). ValueError, one sentence listing the names, otherwise."""
+    found = candidates(entry, text)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        names = [entry.classes[i] for i in found]
+        raise ValueError(f"{text!r} could be {', '.join(names[:-1])} or {names[-1]}: give "
+                         f"more of the name")
+    hint = ""
+    for other in DATASETS.values():
+        names = [other.classes[i] for i in candidates(other, text)]
+        if other is not entry and names and not hint:
+            what = (f"{names[0]} is a class" if len(names) == 1 else
+                    f"{', '.join(names[:-1])} and {names[-1]} are classes")
+            hint = (f"; {what} of {other.title}: use a model trained on it "
+                    f"(--dataset {other.name})")
+    digits = entry.classes == tuple(map(str, range(len(entry.classes))))
+    raise ValueError(f"{text!r} is not one of {entry.title}'s classes: give a number from 0 "
+                     f"to {len(entry.classes) - 1}"
+                     + ("" if digits else f" or a name ({', '.join(entry.classes)})") + hint)
+
+
+def candidates(entry, text):
+    """The classes of data set `entry` that text may name (see class_index), as indices:
+    its number, else the names equal to it, else those it begins, else those with a word
+    it begins."""
+    text = str(text).strip()
+    if text in map(str, range(len(entry.classes))):     # '7', not '07' or '²'
+        return [int(text)]
+    key = _simple(text)
+    tests = (lambda name: _simple(name) == key,
+             lambda name: _simple(name).startswith(key),
+             lambda name: any(word.startswith(key) for word in _words(name)))
+    for test in tests if re.search("[a-z]", key) else ():   # a name has letters: not '+3'
+        found = [i for i, name in enumerate(entry.classes) if test(name)]
+        if found:
+            return found
+    return []
+
+
+def _simple(name):
+    """A class name as compared: lower case, letters and digits only ('T-shirt/top' ->
+    'tshirttop')."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def _words(name):
+    return [_simple(word) for word in re.split(r"[^0-9A-Za-z]+", name) if word]
 
 
 def default_data_dir():

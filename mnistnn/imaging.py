@@ -1,6 +1,7 @@
-"""A person's image of a digit -> the MNIST form the network was trained on (Pillow + numpy).
+"""A person's image -> the form of the data set the network was trained on (Pillow + numpy).
 
-    x = load_digit("seven.jpg")     # (784,) float32, ink 1 on background 0, like MNIST
+    x = load_digit("seven.jpg")                      # (784,) float32, ink 1 on 0, like MNIST
+    x = load_digit("shoe.jpg", style="fashion")      # like Fashion-MNIST (see the end)
 
 MNIST digits are light ink on black, scaled so the longer side of the ink is 20 pixels
 (anti-aliased) and moved so that their centre of mass is at (14, 14) of a 28x28 field
@@ -33,14 +34,16 @@ DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, Index
                  KeyError, TypeError, ZeroDivisionError, MemoryError, Image.DecompressionBombError)
 
 
-def load_digit(source, name=None):
-    """An image file (path) or its bytes -> MNIST-style input (784,) float32 in [0, 1].
+def load_digit(source, name=None, style="mnist"):
+    """An image file (path) or its bytes -> network input (784,) float32 in [0, 1], in the
+    form of a data set's images (datasets.Dataset.style): "mnist", a digit, or "fashion",
+    a product photo.
 
     Raises ImageError, one sentence naming the file, when it is not a readable image
     or holds no ink."""
-    ink, _ = load_ink(source, name)
     try:
-        return to_mnist(ink).reshape(FIELD * FIELD)
+        grey, _ = _read(source)
+        return STYLES[style](grey).reshape(FIELD * FIELD)
     except ImageError as exc:
         raise ImageError(f"{source_name(source, name)}: {exc}") from None
 
@@ -172,12 +175,7 @@ def ink_map(grey):
     """Grey levels (H, W), 1 = white -> ink (H, W) float32 in [0, 1], 0 on the paper.
 
     Raises ImageError when nothing stands out from the paper (a blank image)."""
-    # JPEG and paper grain average out; a long strip (a line of digits) is blurred by its
-    # height's measure, not its length's, or its thin strokes would fade away.
-    x = _box_blur(grey, round(min(max(grey.shape), 4 * min(grey.shape)) / 400))
-    paper = _border_level(x)
-    if paper - x.min() >= x.max() - paper:   # the ink is the extreme further from the paper
-        x, paper = 1 - x, 1 - paper          # dark ink: flip, so that ink is bright
+    x, paper = _bright(grey)
     r = x - _background(x, paper)            # uneven light removed: paper ~ 0
     peak = float(r.max())
     quiet = np.abs(r[r < 0.5 * peak])    # the paper's noise: pixels well below the ink
@@ -190,11 +188,28 @@ def ink_map(grey):
     return np.clip((r - low) / (full - low), 0, 1).astype(np.float32)
 
 
+def _bright(grey):
+    """Grey levels (H, W), 1 = white -> (x, paper): x (H, W) with JPEG and paper grain
+    averaged out and, if need be, flipped so that the ink (or object) is brighter than
+    the paper; paper, the paper's level in x."""
+    # JPEG and paper grain average out; a long strip (a line of digits) is blurred by its
+    # height's measure, not its length's, or its thin strokes would fade away.
+    x = _box_blur(grey, round(min(max(grey.shape), 4 * min(grey.shape)) / 400))
+    paper = _border_level(x)
+    if paper - x.min() >= x.max() - paper:   # the ink is the extreme further from the paper
+        x, paper = 1 - x, 1 - paper          # dark ink: flip, so that ink is bright
+    return x, paper
+
+
+def _frame(x):
+    """The pixels of a thin frame around x (H, W), where the paper shows: (n,)."""
+    m = max(1, min(x.shape) // 50)
+    return np.concatenate([x[:m].ravel(), x[-m:].ravel(), x[:, :m].ravel(), x[:, -m:].ravel()])
+
+
 def _border_level(x):
     """The paper's grey level, estimated as the median of a thin frame around x (H, W)."""
-    m = max(1, min(x.shape) // 50)
-    return float(np.median(np.concatenate([x[:m].ravel(), x[-m:].ravel(),
-                                           x[:, :m].ravel(), x[:, -m:].ravel()])))
+    return float(np.median(_frame(x)))
 
 
 def _background(x, level, rounds=4):
@@ -253,14 +268,15 @@ def to_mnist(ink):
     return _centre(digit)
 
 
-def _crop(ink):
+def _crop(ink, values=None):
     """The ink's bounding box (h, w), leaving out specks (dust, a stray dot) that lie apart
-    from the digit: rows, then columns, then rows again."""
+    from the digit: rows, then columns, then rows again. Cut from `values` (the same
+    shape as ink) when given."""
     gap = max(1, round(0.01 * max(ink.shape)))
     top, bottom = _extent(ink.sum(axis=1), gap)
     left, right = _extent(ink[top:bottom].sum(axis=0), gap)
     top, bottom = _extent(ink[:, left:right].sum(axis=1), gap)
-    return ink[top:bottom, left:right]
+    return (ink if values is None else values)[top:bottom, left:right]
 
 
 def _extent(profile, gap, share=0.1):
@@ -310,6 +326,55 @@ def _centre(digit):
     cx = (digit.sum(axis=0) @ np.arange(w)) / mass
     top = int(np.clip(round(CENTRE - cy), 0, FIELD - h))
     left = int(np.clip(round(CENTRE - cx), 0, FIELD - w))
+    return _field(digit, top, left)
+
+
+def _field(image, top, left):
+    """image (h, w) at row top, column left of a black 28x28 field (float32)."""
+    h, w = image.shape
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
-    field[top:top + h, left:left + w] = digit
+    field[top:top + h, left:left + w] = image
     return field
+
+
+# -- Fashion-MNIST's form ----------------------------------------------------------------
+# Fashion-MNIST was made from product photos on white (Xiao et al. 2017, section 2): trim
+# to the object, resize the longer side to 28, sharpen, put in the middle of the 28x28
+# field, negate, 8-bit grey. The object's grey levels are kept (a T-shirt's print, a
+# shoe's sole), not turned into ink, and its brightest pixel is white: 95% of the test
+# images reach 254 or 255. Measured on the test images: an object h < 28 pixels high
+# starts at row (29 - h) // 2, the half pixel left over going below it.
+TRIM = 0.1   # the bounding box holds what is brighter than this share of the brightest
+
+
+def object_map(grey):
+    """Grey levels (H, W), 1 = white -> the object (H, W) float32, bright on a black
+    background at 0 (a photo's light background negated, as Fashion-MNIST did), its grey
+    levels kept; the background's noise is set to 0. The background is plain: its level
+    and noise are those of the image's border (a large object defeats ink_map's fit of
+    uneven light, made for thin strokes)."""
+    x, paper = _bright(grey)
+    r = x - paper
+    sigma = 1.4826 * float(np.median(np.abs(_frame(x) - paper)))
+    peak = float(r.max())
+    if peak < max(MIN_CONTRAST, 8 * sigma):
+        raise ImageError("no object found: the image is blank (nothing stands out from "
+                         "the background)")
+    return np.where(r > max(5 * sigma, 0.02 * peak), r, 0).astype(np.float32)
+
+
+def to_fashion(obj):
+    """An object (H, W) -> (28, 28) float32 in [0, 1]: trimmed to its bounding box, the
+    longer side resized to 28 px, centred, its brightest pixel 1. The box holds what is
+    brighter than TRIM of the brightest: a soft edge or shadow is kept, but does not
+    stretch the box (round trips of the test images, upscaled, JPEG: 0.043 mean error
+    per pixel against 0.059 for a box around everything)."""
+    crop = _crop(np.where(obj > TRIM * obj.max(), obj, 0), obj)
+    small = np.clip(_resize(crop, FIELD / max(crop.shape)), 0, None)
+    h, w = small.shape
+    return _field(small / max(float(small.max()), 1e-6), (FIELD + 1 - h) // 2,
+                  (FIELD + 1 - w) // 2)
+
+
+STYLES = {"mnist": lambda grey: to_mnist(ink_map(grey)),         # datasets.Dataset.style
+          "fashion": lambda grey: to_fashion(object_map(grey))}

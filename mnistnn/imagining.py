@@ -17,11 +17,13 @@ on what tells this digit apart. Regularisers keep the picture natural:
     keeps the background black and the strokes few;
   - a frame: MNIST digits fit in the central 20x20 box, so ink fades out beyond it;
   - pixels are clamped to [0, 1].
+A network trained on Fashion-MNIST gets that data set's budget and frame instead (FORMS).
 Everything is deterministic for a seed (it only drives the jitter). No data set is used.
 """
 import numpy as np
 
 from .augment import blur as gaussian_blur  # the one Gaussian blur (augment.py)
+from .datasets import trained_on
 from .form import BOX, MIDDLE, PIXELS, SIDE
 from .network import Softmax, one_hot
 
@@ -31,6 +33,10 @@ OBJECTIVES = ("log-probability", "score")
 _r = np.abs(np.arange(SIDE) - MIDDLE)                         # distance from the centre line
 _edge = np.maximum(_r[:, None], _r[None, :])                  # (28, 28) "square radius"
 FRAME = np.clip(1 - (_edge - BOX / 2) / 3, 0, 1).astype(np.float32)  # 1 on the BOX, 0 at edge
+# The ink budget and frame of each data set's form (datasets.Dataset.style): an MNIST digit
+# holds 102 pixels' worth of ink on average and fits the 20x20 box; a Fashion-MNIST object
+# holds 224 (its grey levels fill it) and its longer side spans the whole field.
+FORMS = {"mnist": (100.0, FRAME), "fashion": (220.0, np.ones((SIDE, SIDE), np.float32))}
 
 
 def imagine(net, digit, method="maximise", steps=200, seed=0, **options):
@@ -63,14 +69,17 @@ def _check(net, digits, method, steps):
     return digits
 
 
-def maximise(net, digits, steps=200, seed=0, lr=0.05, ink=100.0, jitter=2, copies=8,
-             blur=(1.0, 0.5), objective="log-probability"):
+def maximise(net, digits, steps=200, seed=0, lr=0.05, ink=None, jitter=2, copies=8,
+             blur=(1.0, 0.5), objective="log-probability", frame=None):
     """Activation maximisation for each digit (K,): (K, 28, 28) images in [0, 1].
 
     lr is the step in pixel units (the gradient is scaled to RMS 1 per image);
     blur=(start, end) is the annealed Gaussian sigma in pixels, 0 to turn it off;
-    ink=0 turns the budget off; objective="score" ascends the raw pre-activation z_d.
+    ink=0 turns the budget off; objective="score" ascends the raw pre-activation z_d;
+    ink and frame (28, 28) default to those of the form of the network's data set (FORMS).
     """
+    form = FORMS[trained_on(net.meta).style]
+    ink, frame = form[0] if ink is None else ink, form[1] if frame is None else frame
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}: choose {', '.join(OBJECTIVES)}")
     rng = np.random.default_rng(seed)
@@ -85,7 +94,7 @@ def maximise(net, digits, steps=200, seed=0, lr=0.05, ink=100.0, jitter=2, copie
         sigma = blur[0] + (blur[1] - blur[0]) * t / max(steps - 1, 1)
         if sigma > 0:
             x = gaussian_blur(x, sigma)
-        x = project_ink(x, ink) if ink else np.clip(x * FRAME, 0, 1)
+        x = project_ink(x, ink, frame=frame) if ink else np.clip(x * frame, 0, 1)
     return x
 
 
@@ -113,16 +122,16 @@ def objective_delta(net, a, y):
     return (1 - a) * (y - a / a.sum(axis=1, keepdims=True))
 
 
-def project_ink(x, ink, iterations=30):
-    """Spend at most `ink` per image (K, 28, 28): clip(x - tau, 0, 1) * FRAME, with the
+def project_ink(x, ink, iterations=30, frame=FRAME):
+    """Spend at most `ink` per image (K, 28, 28): clip(x - tau, 0, 1) * frame, with the
     smallest threshold tau >= 0 that keeps the total within budget (found by bisection)."""
     lo = np.zeros((len(x), 1, 1), dtype=x.dtype)                # tau = 0: just clip
     hi = np.full_like(lo, max(float(x.max()), 0) + 1)           # the sum is 0 here
     for _ in range(iterations):
         tau = (lo + hi) / 2
-        over = (np.clip(x - tau, 0, 1) * FRAME).sum(axis=(1, 2), keepdims=True) > ink
+        over = (np.clip(x - tau, 0, 1) * frame).sum(axis=(1, 2), keepdims=True) > ink
         lo, hi = np.where(over, tau, lo), np.where(over, hi, tau)
-    return np.clip(x - hi, 0, 1) * FRAME                         # hi never overspends
+    return np.clip(x - hi, 0, 1) * frame                         # hi never overspends
 
 
 def backproject(net, digits, low=0.01, high=0.99):

@@ -32,20 +32,23 @@ def digit_image(values, scale=10, colormap="gray"):
 
 
 def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, font_size=None):
-    """Digits (N, 28, 28) in a grid with an optional caption under each one, written in
-    Pillow's small bitmap font, or at font_size pixels (for big cells) when given."""
+    """Digits (N, 28, 28) in a grid with an optional caption under each one (lines apart
+    by "\n"), written in Pillow's small bitmap font, or at font_size pixels (for big cells)
+    when given."""
     images = list(images)
     rows = max(1, -(-len(images) // columns))
     font = ImageFont.load_default(size=font_size) if font_size else ImageFont.load_default()
     text_h = font.getbbox("Ag")[3] + 3 if font_size else 14
-    cell_w, cell_h = SIDE * scale + pad, SIDE * scale + pad + (text_h if captions else 0)
+    lines = max(str(c).count("\n") + 1 for c in captions) if captions else 0
+    cell_w, cell_h = SIDE * scale + pad, SIDE * scale + pad + text_h * lines
     sheet = Image.new("RGB", (columns * cell_w + pad, rows * cell_h + pad), "black")
     draw = ImageDraw.Draw(sheet)
     for i, values in enumerate(images):
         x, y = pad + (i % columns) * cell_w, pad + (i // columns) * cell_h
         sheet.paste(digit_image(values, scale, colormap), (x, y))
         if captions:
-            draw.text((x, y + SIDE * scale + 1), str(captions[i]), fill="white", font=font)
+            draw.multiline_text((x, y + SIDE * scale + 1), str(captions[i]), fill="white",
+                                font=font, spacing=text_h - font.getbbox("Ag")[3])
     return sheet
 
 

@@ -130,12 +130,17 @@ def training_plot(metrics):
     return image
 
 
-def confusion_plot(counts, cell=44):
-    """A confusion matrix counts (10, 10) (rows: true digit, columns: predicted) as a heat
+def confusion_plot(counts, cell=44, classes=None):
+    """A confusion matrix counts (10, 10) (rows: true class, columns: predicted) as a heat
     map with the count in every cell: white for 0, then yellow, red and black for the most,
-    on a log(1 + count) scale so that a handful of errors still shows."""
+    on a log(1 + count) scale so that a handful of errors still shows. The rows and
+    columns are labelled with the classes' names (default: the digits)."""
     counts = np.asarray(counts)
-    n, left, top = len(counts), 60, 56
+    n = len(counts)
+    names = [str(c) for c in classes] if classes is not None else [str(i) for i in range(n)]
+    kind = "digit" if names == [str(i) for i in range(n)] else "class"
+    name_w = max(font(13).getbbox(name)[2] for name in names)   # pixels
+    left, top = (60, 56) if kind == "digit" else (44 + name_w, 40 + name_w)
     image = Image.new("RGB", (left + n * cell + 12, top + n * cell + 12), "white")
     draw = ImageDraw.Draw(image)
     level = np.log1p(counts) / max(np.log1p(counts.max()), 1e-9)       # (10, 10) in [0, 1]
@@ -148,34 +153,47 @@ def confusion_plot(counts, cell=44):
         draw.text((x + cell / 2, y + cell / 2), str(int(counts[i, j])), fill=ink, font=font(12),
                   anchor="mm")
     draw.rectangle([left - 1, top - 1, left + n * cell, top + n * cell], outline=AXIS)
-    for i in range(n):
+    for i, name in enumerate(names):
         middle = i * cell + cell / 2
-        draw.text((left - 8, top + middle), str(i), fill=INK, font=font(13), anchor="rm")
-        draw.text((left + middle, top - 8), str(i), fill=INK, font=font(13), anchor="mb")
-    draw.text((left + n * cell / 2, 6), "predicted digit", fill=INK, font=font(13), anchor="mt")
-    _vertical_text(image, "true digit", (6, top + n * cell // 2))
+        draw.text((left - 8, top + middle), name, fill=INK, font=font(13), anchor="rm")
+        if kind == "digit":
+            draw.text((left + middle, top - 8), name, fill=INK, font=font(13), anchor="mb")
+        else:    # names, written upwards above their columns
+            _vertical_text(image, name, (int(left + middle - 8), top - 8), anchor="bottom")
+    draw.text((left + n * cell / 2, 6), f"predicted {kind}", fill=INK, font=font(13),
+              anchor="mt")
+    _vertical_text(image, f"true {kind}", (6, top + n * cell // 2))
     return image
 
 
-def _vertical_text(image, text, centre_left):
-    """Write text turned 90 degrees (reading upwards) with its left middle at centre_left."""
+def _vertical_text(image, text, at, anchor="middle"):
+    """Write text turned 90 degrees (reading upwards) with its left edge at at[0] and its
+    middle (or, with anchor="bottom", its end) at at[1]."""
     box = font(13).getbbox(text)
     strip = Image.new("RGB", (box[2] + 2, box[3] + 2), "white")
     ImageDraw.Draw(strip).text((1, 1), text, fill=INK, font=font(13))
     strip = strip.rotate(90, expand=True)
-    image.paste(strip, (centre_left[0], centre_left[1] - strip.height // 2))
+    top = at[1] - (strip.height if anchor == "bottom" else strip.height // 2)
+    image.paste(strip, (at[0], top))
 
 
-def errors_montage(images, labels, predicted, limit=100, columns=10, scale=3):
-    """Misclassified digits, up to limit of them in their order, each captioned
-    "true -> predicted". images (N, 784) or (N, 28, 28) in [0, 1]; labels, predicted (N,)."""
+def errors_montage(images, labels, predicted, limit=100, columns=10, scale=3, classes=None):
+    """Misclassified images, up to limit of them in their order, each captioned
+    "true -> predicted" (with the classes' names when given: on two lines, in cells wide
+    enough for them). images (N, 784) or (N, 28, 28) in [0, 1]; labels, predicted (N,)."""
     labels, predicted = np.asarray(labels), np.asarray(predicted)
     wrong = np.flatnonzero(labels != predicted)[:limit]
     if not len(wrong):
         image = Image.new("RGB", NO_ERRORS_SIZE, "black")
-        ImageDraw.Draw(image).text((10, 20), "no misclassified digits", fill="white",
+        ImageDraw.Draw(image).text((10, 20), "no misclassified images", fill="white",
                                    font=font(14), anchor="lm")
         return image
     digits = np.asarray(images)[wrong].reshape(-1, SIDE, SIDE)
-    captions = [f"{labels[i]} -> {predicted[i]}" for i in wrong]
-    return montage(digits, captions, columns=columns, scale=scale)
+    names = [str(c) for c in classes] if classes is not None else None
+    if names is None or names == [str(i) for i in range(len(names))]:
+        return montage(digits, [f"{labels[i]} -> {predicted[i]}" for i in wrong],
+                       columns=columns, scale=scale)
+    captions = [f"{names[labels[i]]}\n-> {names[predicted[i]]}" for i in wrong]
+    widest = max(font(11).getbbox(line)[2] for c in captions for line in c.split("\n"))
+    return montage(digits, captions, columns=columns, scale=max(scale, -(-widest // SIDE)),
+                   font_size=11)

@@ -1,8 +1,9 @@
 """What mnistnn answers for a person's image, as JSON-ready data.
 
     answer, x = read_digit(net, "seven.jpg")
-    answer == {"digit": 7, "confidence": 0.986, "probabilities": [...10 floats...]}
-    x.shape == (784,)    # the MNIST-form input the network saw
+    answer == {"digit": 7, "label": 7, "name": "7", "confidence": 0.986,
+               "probabilities": [...10 floats...]}
+    x.shape == (784,)    # the input the network saw, in its data set's form
 
     answer, xs = read_number(net, "meter.jpg")
     answer == {"number": "2026", "confidence": 0.84, "digits": [{"digit": 2, "confidence":
@@ -15,6 +16,11 @@ names the digit it resembles most: {"digit": None, "closest": 4, "confidence": 0
 in a number that digit is written "?" (and "number" is None when no piece is a digit).
 reject=False always answers with the closest digit.
 
+"label" is the number of the class the network chose, "name" its name (a digit for
+MNIST, "Sneaker" for Fashion-MNIST); "digit" is the same number as "label", kept under
+the key it has always had so that scripts written for MNIST go on working. A rejected
+image has "digit", "label" and "name" None.
+
 `mnistnn classify --json` prints these answers (with "path" in front), and every other
 front end (the drawing page's JSON API) returns the same objects, so they never drift.
 """
@@ -22,27 +28,34 @@ import numpy as np
 
 from . import reject as rejection
 from . import segment
+from .datasets import trained_on
 from .errors import ImageError
 from .imaging import FIELD, load_digit, load_ink, source_name, to_mnist
 
 
-def digit_answer(probabilities, is_digit=True):
-    """The answer for one digit's probabilities (10,): digit (None when it is not a digit,
-    then closest names the likeliest), confidence, probabilities."""
+def digit_answer(probabilities, is_digit=True, classes=None):
+    """The answer for one image's probabilities (10,): its class as "digit", "label" and
+    "name" (from classes, default the digits), confidence, probabilities; when it is not
+    a digit, those three are None and "closest" names the likeliest class."""
     p = [round(float(v), 6) for v in probabilities]
     best = int(np.argmax(probabilities))
     if not is_digit:
-        return {"digit": None, "closest": best, "confidence": p[best], "probabilities": p}
-    return {"digit": best, "confidence": p[best], "probabilities": p}
+        return {"digit": None, "label": None, "name": None, "closest": best,
+                "confidence": p[best], "probabilities": p}
+    name = str(classes[best]) if classes is not None else str(best)
+    return {"digit": best, "label": best, "name": name, "confidence": p[best],
+            "probabilities": p}
 
 
 def read_digit(net, source, name=None, reject=True):
-    """Read the one digit in an image (a path or its bytes): (answer dict, input (784,)).
+    """Read the one digit (or object) in an image (a path or its bytes), brought to the
+    form of the network's data set: (answer dict, input (784,)).
 
     Raises ImageError, one sentence naming the image, when it cannot be read."""
-    x = load_digit(source, name)                          # (784,) float32 in [0, 1]
+    dataset = trained_on(net.meta)
+    x = load_digit(source, name, dataset.style)            # (784,) float32 in [0, 1]
     probabilities, is_digit = _judge(net, x[None], reject)  # (1, 10), (1,)
-    return digit_answer(probabilities[0], is_digit[0]), x
+    return digit_answer(probabilities[0], is_digit[0], dataset.classes), x
 
 
 def read_number(net, source, name=None, reject=True):
@@ -105,7 +118,7 @@ def rejection_note(net):
     """A sentence for a network whose data set has no "not a digit" detector, else None."""
     if can_reject(net):
         return None
-    return (f'There is no "not a digit" detector for {rejection.dataset_of(net)} networks: '
+    return (f'There is no "not a digit" detector for {trained_on(net.meta).title} networks: '
             f"every image gets its closest class, as with --no-reject")
 
 

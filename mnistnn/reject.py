@@ -26,6 +26,7 @@ import numpy as np
 
 from . import checkpoint
 from .errors import CheckpointError
+from .datasets import trained_on
 from .form import PIXELS
 
 MODELS = Path(__file__).parent / "models"
@@ -53,16 +54,10 @@ class Detector:
         return self.log_odds(x) >= self.threshold
 
 
-def dataset_of(net):
-    """The data set a classifier was trained on, from its metadata (MNIST if unsaid)."""
-    meta = net.meta or {}
-    return meta.get("dataset") or (meta.get("config") or {}).get("dataset") or "mnist"
-
-
 def for_network(net):
     """The Detector that applies to a classifier (by its data set), or None: the data set
     has none, or the classifier does not read MNIST-form images."""
-    path = DETECTORS.get(dataset_of(net))
+    path = DETECTORS.get(trained_on(net.meta).name)
     if path is None or net.sizes[0] != PIXELS:
         return None
     if path not in _loaded:

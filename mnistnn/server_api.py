@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, imagining, inside, reading
+from . import checkpoint, datasets, imagining, inside, reading
 from .errors import MnistnnError
 from .pictures import digit_image
 
@@ -100,7 +100,7 @@ class DrawApi:
         net, meta = self.net, self.net.meta or {}
         metrics, state = meta.get("metrics") or {}, meta.get("state") or {}
         source = self.source and str(self.source)
-        if self.source and Path(self.source) == checkpoint.SHIPPED:
+        if self.source and Path(self.source) in map(checkpoint.shipped, datasets.NAMES):
             source = "the model that ships with mnistnn"
         probe = inside.strongest_units(net, np.zeros(784, dtype=np.float32), 1)
         return {

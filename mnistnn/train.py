@@ -221,7 +221,7 @@ class Trainer:
                  "best_validation_accuracy": self.best, "best_epoch": self.best_epoch,
                  "stale_epochs": self.stale, "blas_threads": self.blas_threads}
         meta = {"config": self.config.to_dict(), "state": state, "interrupted": interrupted,
-                "metrics": getattr(self, "metrics", None)}
+                "metrics": getattr(self, "metrics", None), "dataset": self.config.dataset}
         # Only latest.npz, the point to resume from, carries the momentum state; best.npz
         # is the model to use and stays half the size.
         velocity = self.optimizer.velocity if name == "latest.npz" else None

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mnistnn.data import FILES
+from mnistnn.datasets import DATASETS
 from mnistnn.idx import write_idx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,8 +73,6 @@ def real_fashion_dir():
 def fashion_dir():
     """The folder holding the four real Fashion-MNIST .gz files; like mnist_dir, a missing
     data set fails the test under CI=true."""
-    from mnistnn.datasets import DATASETS
-
     path = real_fashion_dir()
     if not all((path / name).is_file() for name, _ in DATASETS["fashion-mnist"].files.values()):
         message = f"the real Fashion-MNIST files are not in {path} (set MNISTNN_TEST_FASHION)"
@@ -92,9 +91,9 @@ def mnist_data(mnist_dir, tmp_path_factory):
     return folder
 
 
-def synthetic_digits(n, seed):
+def synthetic_digits(n, seed, template_seed=1234):
     """n learnable 28x28 uint8 'digits': a fixed random template per class plus noise."""
-    templates = np.random.default_rng(1234).random((10, 28, 28)) < 0.2
+    templates = np.random.default_rng(template_seed).random((10, 28, 28)) < 0.2
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, n).astype(np.uint8)
     noise = rng.random((n, 28, 28)) < 0.05
@@ -110,6 +109,22 @@ def tiny_mnist(tmp_path_factory):
     for key, array in zip(("train_images", "train_labels", "test_images", "test_labels"),
                           (*train, *test)):
         write_idx(folder / FILES[key][0], array)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_fashion(tmp_path_factory):
+    """A data folder whose fashion-mnist/ subfolder holds a tiny data set in Fashion-MNIST's
+    format and names (600 train and 200 test images; other templates than tiny_mnist's).
+    Returns the data folder, as --data-dir takes it."""
+    folder = tmp_path_factory.mktemp("tiny-fashion")
+    (folder / "fashion-mnist").mkdir()
+    train, test = synthetic_digits(600, seed=3, template_seed=99), \
+        synthetic_digits(200, seed=4, template_seed=99)
+    files = DATASETS["fashion-mnist"].files
+    for key, array in zip(("train_images", "train_labels", "test_images", "test_labels"),
+                          (*train, *test)):
+        write_idx(folder / "fashion-mnist" / files[key][0], array)
     return folder
 
 

@@ -129,3 +129,23 @@ def test_augmented_training_is_the_same_when_resumed(tiny_mnist, tmp_path):
     a, b = checkpoint.load(straight / "latest.npz"), checkpoint.load(split / "latest.npz")
     for p, q in zip(a.weights + a.biases, b.weights + b.biases):
         np.testing.assert_array_equal(p, q)
+
+
+def test_flip_mirrors_left_to_right_exactly_with_its_probability():
+    """Fashion-MNIST's clothes have no left and right; the mirror image is exact (column i
+    becomes column 27 - i, no resampling blur), and flip=0 draws nothing, so every other
+    distortion keeps its random stream (and the recipes their measured results)."""
+    x = digits(2000, seed=3).reshape(-1, 28, 28)
+    out = augment(x, np.random.default_rng(0), Distortion(flip=0.3))
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, x)])
+    unchanged = np.array([np.array_equal(o, i) for o, i in zip(out, x)])
+    assert np.all(mirrored ^ unchanged) and abs(mirrored.mean() - 0.3) < 0.04
+    assert np.array_equal(augment(x, np.random.default_rng(1), Distortion(flip=1.0)),
+                          x[:, :, ::-1])
+    draws = np.random.default_rng(2)       # the stream as it was before there was a flip
+    draws.uniform(-10, 10, 50), draws.uniform(1, 1, (2, 50)), draws.uniform(0, 0, 50)
+    _, offset = random_affine(np.random.default_rng(2), 50, Distortion(rotate=10, shift=2))
+    assert np.array_equal(offset, draws.uniform(-2, 2, (50, 2)))
+    assert TrainConfig(flip=0.5).distortion.flip == 0.5
+    with pytest.raises(ValueError, match=r"flip must be in \[0, 1\], got 2"):
+        TrainConfig(flip=2).check()

@@ -74,8 +74,9 @@ def test_json_lines_schema(good, weights_dir):
     objects = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(objects) == 3
     for (digit, path), obj in zip(good.items(), objects):
-        assert set(obj) == {"path", "digit", "confidence", "probabilities"}
-        assert obj["path"] == str(path) and obj["digit"] == digit
+        assert set(obj) == {"path", "digit", "label", "name", "confidence", "probabilities"}
+        assert obj["path"] == str(path) and obj["digit"] == obj["label"] == digit
+        assert obj["name"] == str(digit)
         p = obj["probabilities"]
         assert len(p) == 10 and all(isinstance(v, float) and 0 <= v <= 1 for v in p)
         assert abs(sum(p) - 1) < 1e-4
@@ -114,7 +115,7 @@ def test_a_batch_with_bad_files_still_answers_the_good_ones(good, tmp_path, weig
     for o in objects:
         failed = Path(o["path"]) in bad
         assert set(o) == ({"path", "error"} if failed else
-                          {"path", "digit", "confidence", "probabilities"})
+                          {"path", "digit", "label", "name", "confidence", "probabilities"})
         if failed:
             assert o["error"].startswith(o["path"] + ": ") and "\n" not in o["error"]
 

@@ -55,8 +55,9 @@ def test_json_answer(numbers):
     assert obj["confidence"] == pytest.approx(np.prod([d["confidence"] for d in obj["digits"]]),
                                               abs=1e-5)
     for digit, box, truth in zip(obj["digits"], boxes, "2026"):
-        assert set(digit) == {"digit", "confidence", "box", "probabilities"}
-        assert digit["digit"] == int(truth) and len(digit["probabilities"]) == 10
+        assert set(digit) == {"digit", "label", "name", "confidence", "box", "probabilities"}
+        assert digit["digit"] == digit["label"] == int(truth) and digit["name"] == truth
+        assert len(digit["probabilities"]) == 10
         assert np.abs(np.array(digit["box"]) - box).max() <= 4
 
 

@@ -214,3 +214,54 @@ def test_a_label_past_the_classes_is_refused(tmp_path):
     with pytest.raises(IDXError, match="labels must be 0-9, found 10"):
         fetch.verify((tmp_path / "train-labels-idx1-ubyte.gz").read_bytes(), "train_labels",
                      "x", "fashion-mnist", strict=False)
+
+
+# -- class names ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, index", [
+    ("7", 7), ("0", 0), ("sneaker", 7), ("Sneaker", 7), ("SNEAKER", 7), ("  sneaker ", 7),
+    ("snea", 7), ("ankle boot", 9), ("Ankle-Boot", 9), ("ankleboot", 9), ("boot", 9),
+    ("t-shirt", 0), ("T-shirt/top", 0), ("tshirt", 0), ("top", 0), ("shirt", 6),
+    ("Shirt", 6), ("tr", 1), ("bag", 8), ("pull", 2), ("coat", 4), ("dress", 3)])
+def test_a_class_by_number_name_or_beginning(text, index):
+    assert datasets.class_index(FASHION, text) == index
+
+
+def test_an_ambiguous_beginning_names_the_candidates():
+    with pytest.raises(ValueError) as caught:
+        datasets.class_index(FASHION, "s")
+    assert str(caught.value) == "'s' could be Sandal, Shirt or Sneaker: give more of the name"
+    with pytest.raises(ValueError, match="'t' could be T-shirt/top or Trouser"):
+        datasets.class_index(FASHION, "t")
+
+
+@pytest.mark.parametrize("text", ["x", "10", "-1", "03", "+3", "3.5", "\u00b2", "", "sneakers"])
+def test_a_bad_name_is_one_sentence_listing_the_names(text):
+    with pytest.raises(ValueError) as caught:
+        datasets.class_index(FASHION, text)
+    assert str(caught.value) == (
+        f"{text!r} is not one of Fashion-MNIST's classes: give a number from 0 to 9 or a name "
+        f"(T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot)")
+
+
+def test_mnist_takes_digits_and_points_to_the_data_set_that_has_the_name():
+    mnist = datasets.DATASETS["mnist"]
+    assert [datasets.class_index(mnist, str(d)) for d in range(10)] == list(range(10))
+    with pytest.raises(ValueError) as caught:
+        datasets.class_index(mnist, "sneaker")
+    assert str(caught.value) == (
+        "'sneaker' is not one of MNIST's classes: give a number from 0 to 9; Sneaker is a class "
+        "of Fashion-MNIST: use a model trained on it (--dataset fashion-mnist)")
+    with pytest.raises(ValueError, match=r"^'x' is not one of MNIST's classes: give a number "
+                                         r"from 0 to 9$"):
+        datasets.class_index(mnist, "x")
+    with pytest.raises(ValueError, match="Sandal, Shirt and Sneaker are classes of Fashion"):
+        datasets.class_index(mnist, "s")
+
+
+def test_the_data_set_a_checkpoint_names():
+    assert datasets.trained_on({}) is datasets.trained_on(None) is datasets.DATASETS["mnist"]
+    assert datasets.trained_on({"dataset": "fashion-mnist"}) is FASHION
+    with pytest.raises(MnistnnError, match=r"a data set this mnistnn does not know \('kmnist'; "
+                                           r"it knows mnist, fashion-mnist\)"):
+        datasets.trained_on({"dataset": "kmnist"})

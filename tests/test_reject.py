@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import invoke
-from mnistnn import checkpoint, imaging, reading, reject
+from mnistnn import checkpoint, datasets, imaging, reading, reject
 from mnistnn.network import Network
 from nondigit_images import glyph, nondigits, polygon_shape
 from test_imaging import encode, random_drawing
@@ -56,9 +56,8 @@ def test_other_data_sets_have_no_detector(tmp_path):
     checkpoint.save(tmp_path / "clothes.npz", Network([784, 10, 10], seed=1),
                     {"dataset": "fashion-mnist"})
     clothes = checkpoint.load(tmp_path / "clothes.npz")
-    assert reject.dataset_of(clothes) == "fashion-mnist"
     assert reject.for_network(clothes) is None and not reading.can_reject(clothes)
-    assert "no \"not a digit\" detector for fashion-mnist" in reading.rejection_note(clothes)
+    assert "no \"not a digit\" detector for Fashion-MNIST" in reading.rejection_note(clothes)
     answer, _ = reading.read_digit(clothes, random_drawing(3, np.random.default_rng(1)))
     assert answer["digit"] is not None
 
@@ -119,11 +118,14 @@ def test_classify_says_not_a_digit(star_and_letter, tmp_path):
     assert len(lines) == 3 and all(NOT_A_DIGIT.match(line) for line in lines), lines
     as_json = run("classify", star_and_letter / "star.png", "--json", "--weights-dir", weights_dir)
     obj = json.loads(as_json.stdout)
-    assert set(obj) == {"path", "digit", "closest", "confidence", "probabilities"}
-    assert obj["digit"] is None and obj["confidence"] == obj["probabilities"][obj["closest"]]
+    assert set(obj) == {"path", "digit", "label", "name", "closest", "confidence",
+                        "probabilities"}
+    assert obj["digit"] is obj["label"] is obj["name"] is None
+    assert obj["confidence"] == obj["probabilities"][obj["closest"]]
     forced = run("classify", star_and_letter / "star.png", "--json", "--no-reject",
                  "--weights-dir", weights_dir)
-    assert set(json.loads(forced.stdout)) == {"path", "digit", "confidence", "probabilities"}
+    assert set(json.loads(forced.stdout)) == {"path", "digit", "label", "name", "confidence",
+                                              "probabilities"}
 
 
 def test_your_own_model_says_not_a_digit_without_any_fitting(star_and_letter, tmp_path):
@@ -138,8 +140,9 @@ def test_a_fashion_model_says_it_has_no_detector(star_and_letter, tmp_path):
                     {"dataset": "fashion-mnist"})
     result = run("classify", star_and_letter / "star.png", "--weights", tmp_path / "clothes.npz")
     assert result.exit_code == 0, result.stderr
-    assert re.match(r".+star\.png: \d \(\d+\.\d%\)$", result.stdout.strip())
-    assert 'no "not a digit" detector for fashion-mnist' in result.stderr
+    name = "|".join(re.escape(c) for c in datasets.get("fashion-mnist").classes)
+    assert re.match(rf".+star\.png: ({name}) \(\d+\.\d%\)$", result.stdout.strip())
+    assert 'no "not a digit" detector for Fashion-MNIST' in result.stderr
     quiet = run("classify", star_and_letter / "star.png", "--no-reject",
                 "--weights", tmp_path / "clothes.npz")
     assert quiet.exit_code == 0 and "detector" not in quiet.stderr
