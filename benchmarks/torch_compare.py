@@ -14,12 +14,18 @@ here (a 2048 x 2048 product), and the same epoch's matrix products alone, timed.
 wide MLP 784-800-800-10 (batch 128, 60,000 images) against its floor, the same epoch's
 matrix products alone. Without torch the PyTorch column is skipped, with a message.
 """
-import argparse
-import json
 import os
-import statistics
 import sys
-import time
+
+# benchmarks/numbers.py would hide the standard library's `numbers` (statistics and numpy
+# import it): look for modules everywhere but in this folder.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
 
 def arguments():
@@ -37,10 +43,9 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from mnistnn import data  # noqa: E402
+from mnistnn import blas, data  # noqa: E402
 from mnistnn.layers import Conv2D  # noqa: E402
-from mnistnn.network import Network, keep_freed_memory  # noqa: E402
-from mnistnn.train import TrainConfig, Trainer  # noqa: E402
+from mnistnn.network import SGD, Network, keep_freed_memory, one_hot  # noqa: E402
 
 CONV = "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10"
 WIDE = "784,800,800,10"
@@ -86,20 +91,25 @@ class TorchRun:
 
 
 class MnistnnRun:
-    """The same net in mnistnn, trained by the library's own Trainer, one epoch a call."""
+    """The same net in mnistnn, trained epoch by epoch as `mnistnn train` does (train.py's
+    Trainer: shuffle, gather each batch with take, train_batch; its thread count)."""
 
     def __init__(self, spec, x, labels, seed=0):
         self.net = Network(spec, "relu", "log-likelihood", seed=seed)
-        config = TrainConfig(sizes=tuple(spec.split(",")), activation="relu",
-                             cost="log-likelihood", lr=LR, momentum=MOMENTUM,
-                             batch_size=BATCH, epochs=1, seed=seed, validation_size=0)
-        self.trainer = Trainer(self.net, config, (x, labels))
+        self.optimizer = SGD(LR, momentum=MOMENTUM)
+        self.x, self.y = x, one_hot(labels, 10, self.net.dtype)
+        self.seed, self.epochs = seed, 0
 
     def epoch(self):
-        seconds = []
-        self.trainer.run(on_epoch=lambda m: seconds.append(m["seconds"]))
-        self.trainer.config.epochs += 1
-        return seconds[0]
+        order = np.random.default_rng([self.seed, self.epochs]).permutation(len(self.x))
+        self.epochs += 1
+        started = time.perf_counter()
+        with blas.threads(ARGS.threads):
+            for i in range(0, len(self.x), BATCH):
+                idx = order[i:i + BATCH]
+                self.net.train_batch(self.x.take(idx, axis=0), self.y.take(idx, axis=0),
+                                     self.optimizer)
+        return time.perf_counter() - started
 
 
 def sgemm_rate(n=2048, repeats=5):

@@ -167,21 +167,21 @@ class Network:
         """One step of mini-batch gradient descent on x (B, 784) and one-hot y (B, 10).
 
         Returns the batch's output activations (B, 10), computed before the step.
-        On n threads (blas.threads) each takes a slice of the batch, from input to
-        gradients, and their gradients are added in slice order (see blas.py)."""
+        On n threads (blas.threads) each takes a slice of the batch (see _in_parts),
+        from input to gradients, and their gradients are added in slice order."""
         keep_freed_memory()
         masks = self.dropout_masks(len(x), dropout, rng)   # the same draws for any threads
         # Backprop is linear in delta, so scaling it once by lr/B scales every gradient:
         # one multiply of a (B, 10) array instead of one per weight matrix.
         scale = optimizer.lr / len(x)
-        parts = blas.in_parallel(lambda rows: self._gradients(
+        parts = self._in_parts(lambda rows: self._gradients(
             x[rows], y[rows], [m if m is None else m[rows] for m in masks], scale), len(x))
         grad_w, grad_b, out = parts[0]
-        for more_w, more_b, _ in parts[1:]:
+        for more_w, more_b, _ in parts[1:]:              # the other slices', in order
             for g, more in zip(grad_w + grad_b, more_w + more_b):
                 g += more
         optimizer.apply(self, grad_w, grad_b)
-        return out if len(parts) == 1 else np.concatenate([part[2] for part in parts])
+        return np.concatenate([part[2] for part in parts]) if parts[1:] else out
 
     def _gradients(self, x, y, masks, scale):
         """(dC/dW per layer, dC/db per layer, output activations) for one batch, times
@@ -205,8 +205,18 @@ class Network:
         if len(x) > batch_size:
             return np.concatenate([self.feedforward(x[i:i + batch_size], batch_size)
                                    for i in range(0, len(x), batch_size)])
-        parts = blas.in_parallel(lambda rows: self.forward(x[rows])[0][-1], len(x))
+        parts = self._in_parts(lambda rows: self.forward(x[rows])[0][-1], len(x))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _in_parts(self, fn, n):
+        """[fn(rows) for parts of a batch of n], on threads (blas.in_parallel) when the
+        network has convolutions: their patches and pools are numpy work that would
+        otherwise run on one core. A dense network is all but its matrix products, which
+        OpenBLAS's own threads split better than halving the batch does (README,
+        Performance): it runs in one piece."""
+        if any(isinstance(layer, layers.Conv2D) for layer in self.layers):
+            return blas.in_parallel(fn, n)
+        return [fn(slice(0, n))]
 
     def predict_proba(self, x):
         """Probabilities (N, 10), each row summing to 1 (sigmoid outputs are normalised)."""
@@ -263,17 +273,16 @@ class SGD:
         self.velocity = None  # one array per parameter, W0, b0, W1, ..., once momentum is on
 
     def apply(self, net, grad_w, grad_b):
-        """Update the network's parameters in place (rows split over threads, see
-        blas.in_parallel: each number is updated as in one piece)."""
+        """Update the network's parameters in place, on one thread: the step reads and
+        writes memory and computes little, and a second thread beside OpenBLAS's idle
+        ones, which keep spinning after a product, made it slower, not faster."""
         params = [p for pair in zip(net.weights, net.biases) for p in pair]
         grads = [g for pair in zip(grad_w, grad_b) for g in pair]
         if self.momentum and self.velocity is None:
             self.velocity = [np.zeros_like(p) for p in params]
         for i, (p, g) in enumerate(zip(params, grads)):
             v = self.velocity[i] if self.momentum else None
-            decay = bool(self.l2) and i % 2 == 0    # weights decay, biases do not
-            blas.in_parallel(lambda r: self._step(p[r], g[r], v if v is None else v[r], decay),
-                             len(p))
+            self._step(p, g, v, bool(self.l2) and i % 2 == 0)   # weights decay, biases not
         if self.max_norm:
             for W in net.weights[:-1]:
                 W = W.reshape(len(W), -1)  # (n_out, inputs of one unit), a view
@@ -281,7 +290,7 @@ class SGD:
                 W *= np.minimum(1, self.max_norm / np.maximum(norms, 1e-12))
 
     def _step(self, p, g, v, decay):
-        """One parameter array (or rows of it): p, its gradient g (times lr), velocity v."""
+        """One parameter array p, its gradient g (times lr), its velocity v (or None)."""
         if decay:
             p *= 1 - self.lr * self.l2          # weight decay: the gradient of l2/2 |W|^2
         if v is None:

@@ -138,19 +138,3 @@ def test_a_thread_count_always_gives_the_same_bits_and_counts_agree_closely():
     for a, b, c in zip(one, two, three):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-6)
-
-
-def test_the_step_in_parts_updates_every_number_as_in_one_piece():
-    rng = np.random.default_rng(0)
-    grads = [rng.random((64, 30), dtype=np.float32), rng.random(64, dtype=np.float32),
-             rng.random((4, 64), dtype=np.float32), rng.random(4, dtype=np.float32)]
-    results = []
-    for threads in (1, 3):
-        net = Network("30,64,4", "relu", "log-likelihood", seed=2)
-        optimizer = SGD(0.1, momentum=0.9, nesterov=True, l2=0.01, max_norm=2.0)
-        with blas.threads(threads):
-            for _ in range(3):
-                optimizer.apply(net, grads[0::2], grads[1::2])
-        results.append(net.weights + net.biases + optimizer.velocity)
-    for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
