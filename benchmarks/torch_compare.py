@@ -23,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -180,14 +181,17 @@ def conv_figures(x, labels, x_test, test_labels, rate):
     """Alternating epochs of PyTorch and mnistnn, and the conv net's floors."""
     ours = MnistnnRun(CONV, x, labels)
     theirs = TorchRun(x, labels) if torch else None
-    r = {"torch_epoch_s": [], "mnistnn_epoch_s": []}
+    r = {"torch_epoch_s": [], "mnistnn_epoch_s": [], "others_cores": []}
     for _ in range(ARGS.epochs):
-        if theirs:
-            r["torch_epoch_s"].append(theirs.epoch())
-        r["mnistnn_epoch_s"].append(ours.epoch())
+        with others() as busy:
+            if theirs:
+                r["torch_epoch_s"].append(theirs.epoch())
+            r["mnistnn_epoch_s"].append(ours.epoch())
+        r["others_cores"].append(busy[0])
         _log(f"  epoch {len(r['mnistnn_epoch_s'])}: " + (
             f"PyTorch {r['torch_epoch_s'][-1]:.2f} s, " if theirs else "")
-            + f"mnistnn {r['mnistnn_epoch_s'][-1]:.2f} s")
+            + f"mnistnn {r['mnistnn_epoch_s'][-1]:.2f} s"
+            + (f" (other processes used {busy[0]:.2f} cores)" if busy[0] is not None else ""))
     r["mnistnn_accuracy"] = ours.net.accuracy(x_test, test_labels)
     if theirs:
         r["torch_accuracy"] = theirs.accuracy(x_test, test_labels)
@@ -205,6 +209,31 @@ def wide_figures(x, labels):
     floor = products_alone(run.net, len(x), repeats=ARGS.epochs)
     return {"wide_epoch_s": epochs, "wide_products_alone_s": floor,
             "wide_ratio": statistics.median(epochs) / floor}
+
+
+@contextlib.contextmanager
+def others():
+    """Yields a list that holds, after the block, the cores that other processes kept busy
+    during it (from /proc/stat less this process's CPU time), or None where there is no
+    /proc: a figure taken while they ran is not a figure of this code."""
+    result = [None]
+    before = _busy_jiffies(), time.process_time(), time.perf_counter()
+    yield result
+    after = _busy_jiffies(), time.process_time(), time.perf_counter()
+    if before[0] and after[0]:
+        seconds = after[2] - before[2]
+        all_busy = (after[0] - before[0]) / os.sysconf("SC_CLK_TCK") / seconds
+        result[0] = max(0.0, all_busy - (after[1] - before[1]) / seconds)
+
+
+def _busy_jiffies():
+    """CPU time all processes have used since boot, in clock ticks (None without /proc)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    return sum(ticks) - ticks[3] - ticks[4]      # all but idle and iowait
 
 
 def _log(text):
@@ -244,6 +273,8 @@ def main():
           f", its matrix products alone {r['wide_products_alone_s']:.2f} s: "
           f"{r['wide_ratio']:.2f}x (goal <= 1.25x)")
     print(f"load average before {r['load_before']:.2f}, after {r['load_after']:.2f}")
+    if any(busy and busy > 0.1 for busy in r["others_cores"]):
+        print("other processes ran during some epochs: measure again on a quiet machine")
 
 
 if __name__ == "__main__":

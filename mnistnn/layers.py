@@ -193,17 +193,14 @@ class MaxPool:
         return x if x.shape[1:3] == (Ho * self.k, Wo * self.k) else x[:, :Ho * self.k, :Wo * self.k]
 
     def _max(self, x):
-        """Block maxima of x (B, Ho*k, Wo*k, C) -> (B, Ho, Wo, C): the largest of each k
-        rows, whole image rows at a time, then of each k columns of those (2(k-1) steps
-        over whole arrays, none over positions)."""
-        (Ho, Wo, C), k = self.out_shape, self.k
-        rows = x[:, 0::k].copy()                         # (B, Ho, Wo*k, C)
-        for i in range(1, k):
-            np.maximum(rows, x[:, i::k], out=rows)
-        rows = rows.reshape(len(x), Ho, Wo, k, C)
-        m = rows[:, :, :, 0].copy()                      # (B, Ho, Wo, C)
-        for j in range(1, k):
-            np.maximum(m, rows[:, :, :, j], out=m)
+        """Block maxima of x (B, Ho*k, Wo*k, C) -> (B, Ho, Wo, C), one strided view per
+        offset in the block (k*k steps over whole arrays, none over positions)."""
+        k = self.k
+        m = x[:, 0::k, 0::k].copy()
+        for i in range(k):
+            for j in range(k):
+                if i or j:
+                    np.maximum(m, x[:, i::k, j::k], out=m)
         return m
 
 
