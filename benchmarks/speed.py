@@ -9,21 +9,28 @@
 - inference on the 10k test images with 784-30-10;
 - loading MNIST: parsing the .gz files vs the cache; `mnistnn --help` wall time.
 """
-import argparse
-import json
-import shutil
-import statistics
-import subprocess
+import os
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-import numpy as np
+# benchmarks/numbers.py would hide the standard library's `numbers` (statistics and numpy
+# import it): look for modules everywhere but in this folder.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
 
-from mnistnn import data
-from mnistnn.network import Network, one_hot
-from mnistnn.train import TrainConfig, Trainer
+import argparse  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from mnistnn import data  # noqa: E402
+from mnistnn.network import Network, one_hot  # noqa: E402
+from mnistnn.train import TrainConfig, Trainer  # noqa: E402
 
 
 def epoch_seconds(sizes, activation, cost, lr, batch_size, x, labels, epochs, momentum=0.0):

@@ -14,12 +14,19 @@ here (a 2048 x 2048 product), and the same epoch's matrix products alone, timed.
 wide MLP 784-800-800-10 (batch 128, 60,000 images) against its floor, the same epoch's
 matrix products alone. Without torch the PyTorch column is skipped, with a message.
 """
-import argparse
-import json
 import os
-import statistics
 import sys
-import time
+
+# benchmarks/numbers.py would hide the standard library's `numbers` (statistics and numpy
+# import it): look for modules everywhere but in this folder.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
 
 def arguments():
@@ -37,10 +44,9 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from mnistnn import data  # noqa: E402
+from mnistnn import blas, data  # noqa: E402
 from mnistnn.layers import Conv2D  # noqa: E402
-from mnistnn.network import Network, keep_freed_memory  # noqa: E402
-from mnistnn.train import TrainConfig, Trainer  # noqa: E402
+from mnistnn.network import SGD, Network, keep_freed_memory, one_hot  # noqa: E402
 
 CONV = "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10"
 WIDE = "784,800,800,10"
@@ -86,20 +92,25 @@ class TorchRun:
 
 
 class MnistnnRun:
-    """The same net in mnistnn, trained by the library's own Trainer, one epoch a call."""
+    """The same net in mnistnn, trained epoch by epoch as `mnistnn train` does (train.py's
+    Trainer: shuffle, gather each batch with take, train_batch; its thread count)."""
 
     def __init__(self, spec, x, labels, seed=0):
         self.net = Network(spec, "relu", "log-likelihood", seed=seed)
-        config = TrainConfig(sizes=tuple(spec.split(",")), activation="relu",
-                             cost="log-likelihood", lr=LR, momentum=MOMENTUM,
-                             batch_size=BATCH, epochs=1, seed=seed, validation_size=0)
-        self.trainer = Trainer(self.net, config, (x, labels))
+        self.optimizer = SGD(LR, momentum=MOMENTUM)
+        self.x, self.y = x, one_hot(labels, 10, self.net.dtype)
+        self.seed, self.epochs = seed, 0
 
     def epoch(self):
-        seconds = []
-        self.trainer.run(on_epoch=lambda m: seconds.append(m["seconds"]))
-        self.trainer.config.epochs += 1
-        return seconds[0]
+        order = np.random.default_rng([self.seed, self.epochs]).permutation(len(self.x))
+        self.epochs += 1
+        started = time.perf_counter()
+        with blas.threads(ARGS.threads):
+            for i in range(0, len(self.x), BATCH):
+                idx = order[i:i + BATCH]
+                self.net.train_batch(self.x.take(idx, axis=0), self.y.take(idx, axis=0),
+                                     self.optimizer)
+        return time.perf_counter() - started
 
 
 def sgemm_rate(n=2048, repeats=5):
@@ -170,14 +181,17 @@ def conv_figures(x, labels, x_test, test_labels, rate):
     """Alternating epochs of PyTorch and mnistnn, and the conv net's floors."""
     ours = MnistnnRun(CONV, x, labels)
     theirs = TorchRun(x, labels) if torch else None
-    r = {"torch_epoch_s": [], "mnistnn_epoch_s": []}
+    r = {"torch_epoch_s": [], "mnistnn_epoch_s": [], "others_cores": []}
     for _ in range(ARGS.epochs):
-        if theirs:
-            r["torch_epoch_s"].append(theirs.epoch())
-        r["mnistnn_epoch_s"].append(ours.epoch())
+        with others() as busy:
+            if theirs:
+                r["torch_epoch_s"].append(theirs.epoch())
+            r["mnistnn_epoch_s"].append(ours.epoch())
+        r["others_cores"].append(busy[0])
         _log(f"  epoch {len(r['mnistnn_epoch_s'])}: " + (
             f"PyTorch {r['torch_epoch_s'][-1]:.2f} s, " if theirs else "")
-            + f"mnistnn {r['mnistnn_epoch_s'][-1]:.2f} s")
+            + f"mnistnn {r['mnistnn_epoch_s'][-1]:.2f} s"
+            + (f" (other processes used {busy[0]:.2f} cores)" if busy[0] is not None else ""))
     r["mnistnn_accuracy"] = ours.net.accuracy(x_test, test_labels)
     if theirs:
         r["torch_accuracy"] = theirs.accuracy(x_test, test_labels)
@@ -195,6 +209,31 @@ def wide_figures(x, labels):
     floor = products_alone(run.net, len(x), repeats=ARGS.epochs)
     return {"wide_epoch_s": epochs, "wide_products_alone_s": floor,
             "wide_ratio": statistics.median(epochs) / floor}
+
+
+@contextlib.contextmanager
+def others():
+    """Yields a list that holds, after the block, the cores that other processes kept busy
+    during it (from /proc/stat less this process's CPU time), or None where there is no
+    /proc: a figure taken while they ran is not a figure of this code."""
+    result = [None]
+    before = _busy_jiffies(), time.process_time(), time.perf_counter()
+    yield result
+    after = _busy_jiffies(), time.process_time(), time.perf_counter()
+    if before[0] and after[0]:
+        seconds = after[2] - before[2]
+        all_busy = (after[0] - before[0]) / os.sysconf("SC_CLK_TCK") / seconds
+        result[0] = max(0.0, all_busy - (after[1] - before[1]) / seconds)
+
+
+def _busy_jiffies():
+    """CPU time all processes have used since boot, in clock ticks (None without /proc)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    return sum(ticks) - ticks[3] - ticks[4]      # all but idle and iowait
 
 
 def _log(text):
@@ -234,6 +273,8 @@ def main():
           f", its matrix products alone {r['wide_products_alone_s']:.2f} s: "
           f"{r['wide_ratio']:.2f}x (goal <= 1.25x)")
     print(f"load average before {r['load_before']:.2f}, after {r['load_after']:.2f}")
+    if any(busy and busy > 0.1 for busy in r["others_cores"]):
+        print("other processes ran during some epochs: measure again on a quiet machine")
 
 
 if __name__ == "__main__":

@@ -15,9 +15,6 @@ copies each k x k x C patch as one contiguous row, and a convolution is one larg
 product per chunk of the batch. Parameters of each layer: W with the output units first,
 b one per output unit.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -69,38 +66,47 @@ class Conv2D:
     def forward(self, x, tape=None):
         x, Wm = self._images(x), self.W.reshape(self.n, -1)    # Wm (n, k*k*C)
         z = np.empty((len(x),) + self.out_shape, np.result_type(x, Wm))  # (B, Ho, Wo, n)
+        kept = tape.setdefault(self, []) if tape is not None else None
         for rows in self._chunks(len(x)):
             cols = im2col(self._padded(x[rows]), self.k)     # (b*Ho*Wo, k*k*C)
+            if kept is not None:
+                kept.append(cols)
             zc = z[rows].reshape(-1, self.n)                 # (b*Ho*Wo, n), a view
             np.matmul(cols, Wm.T, out=zc)                    # (b*Ho*Wo, k*k*C) @ (k*k*C, n)
-            in_parts(lambda r: self._bias_unit(zc[r]), len(zc))
+            zc += self.b
+            if self.unit is not None:
+                self.unit.fn(zc, out=zc)
         return z
-
-    def _bias_unit(self, z):
-        """z + b, then the unit, in place on rows of z (b*Ho*Wo, n)."""
-        z += self.b
-        if self.unit is not None:
-            self.unit.fn(z, out=z)
 
     def backward(self, x, delta, need_dx=True, tape=None):
         shape, x, Wm = x.shape, self._images(x), self.W.reshape(self.n, -1)
         d = delta.reshape(len(x), -1, self.n)                # (B, Ho*Wo, n)
         grad_W = np.zeros_like(Wm)                           # (n, k*k*C)
-        dx = np.empty(x.shape, np.result_type(x, Wm)) if need_dx else None
-        for rows in self._chunks(len(x)):
-            xp = self._padded(x[rows])                       # (b, H+2p, W+2p, C)
-            cols = im2col(xp, self.k)                        # again: cheaper than keeping them
+        kept = (tape or {}).pop(self, None)
+        for c, rows in enumerate(self._chunks(len(x))):
+            cols = kept[c] if kept else im2col(self._padded(x[rows]), self.k)
             dc = d[rows].reshape(-1, self.n)                 # (b*Ho*Wo, n)
             if cols.flags.f_contiguous:                      # im2col's transposed layout:
                 grad_W += (cols.T @ dc).T                    # BLAS reads both along b*Ho*Wo
             else:
                 grad_W += dc.T @ cols                        # (n, b*Ho*Wo) @ (b*Ho*Wo, k*k*C)
-            if need_dx:
-                dcols = dc @ Wm                              # (b*Ho*Wo, n) @ (n, k*k*C)
-                dx[rows] = self._unpadded(col2im(dcols, xp.shape, self.k))
         # d.sum(axis=0) as a matrix-vector product: ten times faster for so many rows.
         grad_b = np.ones(d.shape[0] * d.shape[1], d.dtype) @ d.reshape(-1, self.n)
-        return (grad_W.reshape(self.W.shape), grad_b), (dx.reshape(shape) if need_dx else None)
+        dx = self._input_gradient(d).reshape(shape) if need_dx else None
+        return (grad_W.reshape(self.W.shape), grad_b), dx
+
+    def _input_gradient(self, d):
+        """dC/dx (B, H, W, C) from d = dC/dz (B, Ho*Wo, n): the part of each output that
+        kernel position (i, j) took from the input goes back where it came from."""
+        B, (H, W, C), (Ho, Wo, n), p = len(d), self.in_shape, self.out_shape, self.pad
+        d = d.reshape(-1, n)
+        dx = np.zeros((B, H + 2 * p, W + 2 * p, C), np.result_type(d, self.W))
+        part = np.empty((len(d), C), dx.dtype)
+        for i in range(self.k):
+            for j in range(self.k):
+                np.matmul(d, self.W[:, i, j], out=part)      # (B*Ho*Wo, n) @ (n, C)
+                dx[:, i:i + Ho, j:j + Wo] += part.reshape(B, Ho, Wo, C)
+        return self._unpadded(dx)
 
     def _chunks(self, B):
         """Slices of the batch holding about CHUNK numbers of patches each: a chunk's
@@ -131,73 +137,19 @@ def im2col(x, k):
     """Every k x k patch of images x (B, H, W, C) as a row: (B*Ho*Wo, k*k*C), Ho = H-k+1.
 
     sliding_window_view is a view of x (no copy); one copy lays the patches out, in the
-    order whose innermost run is longest: along the C channels of a patch row or, when
-    there are fewer channels than k (the pixels, C = 1), along the rows of the images,
-    into the transposed matrix, returned as its (B*Ho*Wo, k*k*C) view.
+    order whose innermost run is longest: a row of a patch is k*C numbers in a row of
+    the image (channels-last), or, when there are fewer channels than k (the pixels,
+    C = 1), along the rows of the images, into the transposed matrix, returned as its
+    (B*Ho*Wo, k*k*C) view.
     """
-    C = x.shape[3]
-    windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (B, Ho, Wo, C, k, k), a view
+    B, H, W, C = x.shape
     if C >= k:
-        windows = windows.transpose(0, 1, 2, 4, 5, 3)      # (B, Ho, Wo, k, k, C), a view
-        cols = np.empty(windows.shape, x.dtype)
-        in_parts(lambda r: np.copyto(cols[r], windows[r]), len(x))
-        return cols.reshape(-1, k * k * C)
+        rows = x.reshape(B, H, W * C)                      # image rows of W*C numbers
+        windows = sliding_window_view(rows, (k, k * C), axis=(1, 2))[:, :, ::C]
+        return np.ascontiguousarray(windows).reshape(-1, k * k * C)  # (B, Ho, Wo, k, k*C)
+    windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (B, Ho, Wo, C, k, k), a view
     windows = windows.transpose(4, 5, 3, 0, 1, 2)          # (k, k, C, B, Ho, Wo), a view
-    cols = np.empty(windows.shape, x.dtype)
-    in_parts(lambda r: np.copyto(cols[:, :, :, r], windows[:, :, :, r]), len(x))
-    return cols.reshape(k * k * C, -1).T
-
-
-def col2im(cols, shape, k):
-    """The adjoint of im2col: add each row's k x k x C numbers back where the patch came
-    from. cols (B*Ho*Wo, k*k*C) -> images of shape (B, H, W, C)."""
-    B, H, W, C = shape
-    Ho, Wo = H - k + 1, W - k + 1
-    cols = cols.reshape(B, Ho, Wo, k, k * C)          # (..., kernel row i, (column j, c))
-    x = np.zeros((B, H, W * C), cols.dtype)           # image rows of W*C numbers
-
-    def add(r):
-        # Patches that start k columns apart cover disjoint columns, so one add places a
-        # whole row of them, k*C contiguous numbers at a time: k*k adds in all, each
-        # over a batch, none per pixel.
-        for i in range(k):
-            for j0 in range(min(k, Wo)):
-                n = (Wo - j0 + k - 1) // k            # patches starting at j0, j0+k, ...
-                rows = x[r, i:i + Ho, j0 * C:(j0 + n * k) * C].reshape(-1, Ho, n, k * C)
-                rows += cols[r, :, j0::k, i]          # (b, Ho, n, k*C)
-    in_parts(add, B)
-    return x.reshape(shape)
-
-
-def _threads():
-    """Threads for in_parts: as many as BLAS is told to use (OPENBLAS_NUM_THREADS or
-    OMP_NUM_THREADS), else one per CPU this process may run on."""
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(name, "").isdigit() and int(os.environ[name]) > 0:
-            return int(os.environ[name])
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-THREADS = _threads()
-_POOL = ThreadPoolExecutor(THREADS - 1) if THREADS > 1 else None
-
-
-def in_parts(fn, n):
-    """fn(rows) for slices of range(n) that cover it, one per thread, all at once.
-
-    BLAS runs the matrix products on every core; the copies, sums and comparisons that
-    numpy does run on one, unless split: numpy lets go of Python's lock inside its loops,
-    so threads working on separate images of a batch use the other cores too. The parts
-    never overlap and each number is computed as it would be in one piece.
-    """
-    parts = min(THREADS, n // 8)                     # a few images per part at least
-    if parts < 2:
-        return fn(slice(0, n))
-    edges = [n * i // parts for i in range(parts + 1)]
-    others = [_POOL.submit(fn, slice(a, b)) for a, b in zip(edges[1:-1], edges[2:])]
-    fn(slice(0, edges[1]))
-    for other in others:
-        other.result()
+    return np.ascontiguousarray(windows).reshape(k * k * C, -1).T
 
 
 class MaxPool:
@@ -228,8 +180,7 @@ class MaxPool:
         m = (tape or {}).pop(self, None)
         m = (self._max(covered) if m is None else m).reshape(B, Ho, 1, Wo, 1, C)
         d = delta.reshape(B, Ho, 1, Wo, 1, C)
-        dx = np.empty(blocks.shape, d.dtype)            # (B, Ho, k, Wo, k, C)
-        in_parts(lambda r: np.multiply(blocks[r] == m[r], d[r], out=dx[r]), B)
+        dx = np.multiply(blocks == m, d, dtype=d.dtype)  # (B, Ho, k, Wo, k, C)
         dx = dx.reshape(covered.shape)                   # (B, Ho*k, Wo*k, C)
         H, W, _ = self.in_shape
         if (H, W) != (Ho * k, Wo * k):                   # the dropped edges get nothing
@@ -245,15 +196,11 @@ class MaxPool:
         """Block maxima of x (B, Ho*k, Wo*k, C) -> (B, Ho, Wo, C), one strided view per
         offset in the block (k*k steps over whole arrays, none over positions)."""
         k = self.k
-        m = np.empty((len(x),) + self.out_shape, x.dtype)
-
-        def largest(r):
-            m[r] = x[r, 0::k, 0::k]
-            for i in range(k):
-                for j in range(k):
-                    if i or j:
-                        np.maximum(m[r], x[r, i::k, j::k], out=m[r])
-        in_parts(largest, len(x))
+        m = x[:, 0::k, 0::k].copy()
+        for i in range(k):
+            for j in range(k):
+                if i or j:
+                    np.maximum(m, x[:, i::k, j::k], out=m)
         return m
 
 

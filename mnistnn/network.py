@@ -17,7 +17,7 @@ import ctypes
 
 import numpy as np
 
-from . import layers
+from . import blas, layers
 from .spec import parse, spec_of
 from .units import (  # noqa: F401  (part of this module's API)
     ACTIVATIONS, COSTS, TINY, CrossEntropyCost, LogLikelihoodCost, QuadraticCost, ReLU,
@@ -121,15 +121,25 @@ class Network:
         rescaling). masks[l] is that mask for acts[l], or None. A dict as tape keeps
         work for backward (see layers.py).
         """
-        acts, masks = [x], []
+        masks = self.dropout_masks(len(x), dropout, rng)
+        return self._activations(x, masks, tape), masks
+
+    def _activations(self, x, masks, tape=None):
+        """[x, a1, ..., aL] for a batch x, the dropout masks given."""
+        acts = [x]
         for l, layer in enumerate(self.layers):
-            mask = None
-            if dropout and l > 0 and isinstance(layer, layers.Dense):
-                keep = rng.random(acts[l].shape, dtype=np.float32) >= dropout
-                mask = keep * np.asarray(1 / (1 - dropout), dtype=acts[l].dtype)
-            masks.append(mask)
             acts.append(layer.forward(_seen(acts, masks, l), tape))
-        return acts, masks + [None]
+        return acts
+
+    def dropout_masks(self, n, dropout=0.0, rng=None):
+        """For a batch of n: the dropout mask of what each layer receives, or None (the
+        last entry, for the output, is always None); see forward."""
+        masks = [None] * (len(self.layers) + 1)
+        for l, layer in enumerate(self.layers):
+            if dropout and l > 0 and isinstance(layer, layers.Dense):
+                keep = rng.random((n,) + layer.in_shape, dtype=np.float32) >= dropout
+                masks[l] = keep * np.asarray(1 / (1 - dropout), dtype=self.dtype)
+        return masks
 
     def backward(self, acts, delta, masks=None, need_dx=False, tape=None):
         """Backpropagate delta = dC/dz of the output layer (B, 10).
@@ -156,17 +166,32 @@ class Network:
     def train_batch(self, x, y, optimizer, dropout=0.0, rng=None):
         """One step of mini-batch gradient descent on x (B, 784) and one-hot y (B, 10).
 
-        Returns the batch's output activations (B, 10), computed before the step."""
+        Returns the batch's output activations (B, 10), computed before the step.
+        On n threads (blas.threads) each takes a slice of the batch (see _in_parts),
+        from input to gradients, and their gradients are added in slice order."""
         keep_freed_memory()
-        tape = {}
-        acts, masks = self.forward(x, dropout, rng, tape)
-        delta = self.cost.delta(acts[-1], y)
+        masks = self.dropout_masks(len(x), dropout, rng)   # the same draws for any threads
         # Backprop is linear in delta, so scaling it once by lr/B scales every gradient:
         # one multiply of a (B, 10) array instead of one per weight matrix.
-        delta *= optimizer.lr / len(x)
-        grad_w, grad_b, _ = self.backward(acts, delta, masks, tape=tape)
+        scale = optimizer.lr / len(x)
+        parts = self._in_parts(lambda rows: self._gradients(
+            x[rows], y[rows], [m if m is None else m[rows] for m in masks], scale), len(x))
+        grad_w, grad_b, out = parts[0]
+        for more_w, more_b, _ in parts[1:]:              # the other slices', in order
+            for g, more in zip(grad_w + grad_b, more_w + more_b):
+                g += more
         optimizer.apply(self, grad_w, grad_b)
-        return acts[-1]
+        return np.concatenate([part[2] for part in parts]) if parts[1:] else out
+
+    def _gradients(self, x, y, masks, scale):
+        """(dC/dW per layer, dC/db per layer, output activations) for one batch, times
+        scale, the dropout masks given."""
+        tape = {}
+        acts = self._activations(x, masks, tape)
+        delta = self.cost.delta(acts[-1], y)
+        delta *= scale
+        grad_w, grad_b, _ = self.backward(acts, delta, masks, tape=tape)
+        return grad_w, grad_b, acts[-1]
 
     # -- using a trained network ---------------------------------------------------------
 
@@ -180,7 +205,18 @@ class Network:
         if len(x) > batch_size:
             return np.concatenate([self.feedforward(x[i:i + batch_size], batch_size)
                                    for i in range(0, len(x), batch_size)])
-        return self.forward(x)[0][-1]
+        parts = self._in_parts(lambda rows: self.forward(x[rows])[0][-1], len(x))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _in_parts(self, fn, n):
+        """[fn(rows) for parts of a batch of n], on threads (blas.in_parallel) when the
+        network has convolutions: their patches and pools are numpy work that would
+        otherwise run on one core. A dense network is all but its matrix products, which
+        OpenBLAS's own threads split better than halving the batch does (README,
+        Performance): it runs in one piece."""
+        if any(isinstance(layer, layers.Conv2D) for layer in self.layers):
+            return blas.in_parallel(fn, n)
+        return [fn(slice(0, n))]
 
     def predict_proba(self, x):
         """Probabilities (N, 10), each row summing to 1 (sigmoid outputs are normalised)."""
@@ -237,17 +273,16 @@ class SGD:
         self.velocity = None  # one array per parameter, W0, b0, W1, ..., once momentum is on
 
     def apply(self, net, grad_w, grad_b):
-        """Update the network's parameters in place (rows split over threads, see
-        layers.in_parts: each number is updated as in one piece)."""
+        """Update the network's parameters in place, on one thread: the step reads and
+        writes memory and computes little, and a second thread beside OpenBLAS's idle
+        ones, which keep spinning after a product, made it slower, not faster."""
         params = [p for pair in zip(net.weights, net.biases) for p in pair]
         grads = [g for pair in zip(grad_w, grad_b) for g in pair]
         if self.momentum and self.velocity is None:
             self.velocity = [np.zeros_like(p) for p in params]
         for i, (p, g) in enumerate(zip(params, grads)):
             v = self.velocity[i] if self.momentum else None
-            decay = bool(self.l2) and i % 2 == 0    # weights decay, biases do not
-            layers.in_parts(lambda r: self._step(p[r], g[r], v if v is None else v[r], decay),
-                            len(p))
+            self._step(p, g, v, bool(self.l2) and i % 2 == 0)   # weights decay, biases not
         if self.max_norm:
             for W in net.weights[:-1]:
                 W = W.reshape(len(W), -1)  # (n_out, inputs of one unit), a view
@@ -255,7 +290,7 @@ class SGD:
                 W *= np.minimum(1, self.max_norm / np.maximum(norms, 1e-12))
 
     def _step(self, p, g, v, decay):
-        """One parameter array (or rows of it): p, its gradient g (times lr), velocity v."""
+        """One parameter array p, its gradient g (times lr), its velocity v (or None)."""
         if decay:
             p *= 1 - self.lr * self.l2          # weight decay: the gradient of l2/2 |W|^2
         if v is None:

@@ -1,11 +1,13 @@
-"""OpenBLAS threads (blas.py): one for small networks or a busy machine, the user's
-choice wins, a resumed run keeps its count."""
+"""Threads (blas.py): one for small networks or a busy machine, the user's choice wins,
+a resumed run keeps its count; a batch split over threads, each on one OpenBLAS thread."""
+import threading
+
 import numpy as np
 import pytest
 
 from mnistnn import blas, train
 from mnistnn.config import TrainConfig
-from mnistnn.network import Network
+from mnistnn.network import SGD, Network, one_hot
 
 
 @pytest.fixture
@@ -70,3 +72,69 @@ def test_a_run_trains_with_its_count_and_records_it(no_user_choice, openblas, tm
     resumed = train.Trainer(Network(config.sizes), config, (x, labels),
                             state={**state, "blas_threads": 2})
     assert resumed.blas_threads == 2                    # as the run began: bit-exact resume
+
+
+def test_in_parallel_runs_consecutive_parts_at_once_each_on_one_blas_thread(openblas):
+    seen, barrier = [], threading.Barrier(3, timeout=10)
+
+    def part(rows):
+        barrier.wait()                                  # all three run at the same time
+        seen.append((rows, threading.get_ident(), openblas[0](), blas.in_parallel(lambda r: r, 99)))
+        return rows.stop - rows.start
+
+    get, set_ = openblas
+    before = get()
+    try:
+        set_(2)
+        with blas.threads(3):
+            assert blas.workers() == 3
+            assert blas.in_parallel(part, 50) == [16, 17, 17]  # results in the parts' order
+            assert blas.in_parallel(lambda rows: rows, 23) == [slice(0, 11), slice(11, 23)]
+            assert blas.in_parallel(lambda rows: rows, 15) == [slice(0, 15)]  # 8 rows or more
+        assert get() == 2
+    finally:
+        set_(before)
+    assert sorted(rows.start for rows, *_ in seen) == [0, 16, 33]
+    assert len({thread for _, thread, _, _ in seen}) == 3
+    assert {count for _, _, count, _ in seen} == {1}
+    assert all(len(inner) == 1 for *_, inner in seen)        # a part does not split again
+
+
+def test_an_error_in_a_part_reaches_the_caller_after_every_part_ended(openblas):
+    ended = []
+
+    def part(rows):
+        if rows.start:
+            raise ArithmeticError(f"part at {rows.start}")
+        threading.Event().wait(0.2)
+        ended.append(rows)
+
+    before = openblas[0]()
+    with blas.threads(2), pytest.raises(ArithmeticError, match="part at 20"):
+        blas.in_parallel(part, 40)
+    assert ended == [slice(0, 20)] and openblas[0]() == before
+
+
+def conv_training(threads, steps=3):
+    """A small conv net (and a dense one) after a few batches trained on `threads`."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 144), dtype=np.float32), one_hot(rng.integers(0, 10, 40))
+    nets = [Network("1x12x12,conv4k3,pool2,conv6k3same,pool2,16,10", "relu",
+                    "log-likelihood"), Network("144,32,10", "relu", "log-likelihood")]
+    with blas.threads(threads):
+        for net in nets:
+            optimizer = SGD(0.1, momentum=0.9)
+            for step in range(steps):
+                net.train_batch(x, y, optimizer, dropout=0.2,
+                                rng=np.random.default_rng(step))
+    return [p for net in nets for p in net.weights + net.biases]
+
+
+def test_a_thread_count_always_gives_the_same_bits_and_counts_agree_closely():
+    one, two, three = conv_training(1), conv_training(2), conv_training(3)
+    for a, b in zip(two, conv_training(2)):
+        np.testing.assert_array_equal(a, b)                 # reproducible, for resume
+    assert any(not np.array_equal(a, b) for a, b in zip(one, two))   # the sums differ
+    for a, b, c in zip(one, two, three):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(a, c, rtol=1e-4, atol=1e-6)

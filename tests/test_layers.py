@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mnistnn import layers
-from mnistnn.layers import Conv2D, Dense, Flatten, MaxPool, col2im, im2col
+from mnistnn.layers import Conv2D, Dense, Flatten, MaxPool, im2col
 from mnistnn.network import ACTIVATIONS, Network, one_hot
 from mnistnn.spec import SPEC_HELP, parse, spec_of
 from test_network import numeric_gradient, relative_error
@@ -74,7 +74,7 @@ def test_network_gradients_match_central_differences(spec, activation):
     # Training keeps the patches and maxima of the forward pass on a tape: same numbers.
     tape = {}
     acts, masks = net.forward(x, dropout=0.3, rng=np.random.default_rng(7), tape=tape)
-    assert len(tape) == sum(isinstance(l, MaxPool) for l in net.layers)
+    assert len(tape) == sum(isinstance(l, (Conv2D, MaxPool)) for l in net.layers)
     kept = net.backward(acts, net.cost.delta(acts[-1], y) / len(x), masks, True, tape)
     assert tape == {}
     for g, k in zip(grad_w + grad_b + [dx], kept[0] + kept[1] + [kept[2]]):
@@ -102,15 +102,26 @@ def test_convolution_equals_the_loop_over_pixels(padding):
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_col2im_is_the_adjoint_of_im2col():
-    """<im2col(x), c> = <x, col2im(c)> for all x and c: the gradient of a copy is a sum."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 6, 5, 3))
-    cols = im2col(x, 3)
-    assert cols.shape == (2 * 4 * 3, 3 * 3 * 3)
-    np.testing.assert_array_equal(cols[5].reshape(3, 3, 3), x[0, 1:4, 2:5, :])
-    c = rng.standard_normal(cols.shape)
-    assert np.isclose(np.sum(cols * c), np.sum(x * col2im(c, x.shape, 3)))
+@pytest.mark.parametrize("C, k", [(3, 3), (1, 3), (2, 1)])
+def test_im2col_rows_are_the_patches(C, k):
+    """Both layouts (channels innermost, or pixels transposed when C < k) hold the patch
+    at (b, i, j) as row (b*Ho + i)*Wo + j."""
+    x = np.random.default_rng(0).standard_normal((2, 6, 5, C))
+    cols = im2col(x, k)
+    Ho, Wo = 6 - k + 1, 5 - k + 1
+    assert cols.shape == (2 * Ho * Wo, k * k * C)
+    for b, i, j in np.ndindex(2, Ho, Wo):
+        np.testing.assert_array_equal(cols[(b * Ho + i) * Wo + j].reshape(k, k, C),
+                                      x[b, i:i + k, j:j + k, :])
+
+
+def test_the_input_gradient_is_the_adjoint_of_the_convolution():
+    """<conv(x), R> = <x, dx(R)> for the linear part (no bias, no unit), for all x and R."""
+    for padding in ("valid", "same"):
+        layer, x, R = single(Conv2D((7, 6, 3), 4, 3, padding), (7, 6, 3))
+        layer.b[:] = 0
+        _, dx = layer.backward(x, R)
+        assert np.isclose(np.sum(layer.forward(x) * R), np.sum(x * dx))
 
 
 def test_maxpool_takes_the_largest_of_each_block_and_routes_the_gradient_there():
@@ -238,48 +249,6 @@ def test_the_help_text_names_every_kind_of_item():
         assert example in SPEC_HELP
 
 
-def test_threads_split_the_batch_without_changing_a_number(monkeypatch):
-    """im2col, col2im and pooling in parts on three threads: the same bits as in one."""
-    from concurrent.futures import ThreadPoolExecutor
-    net = Network("2x12x12,conv4k3,pool2,conv6k3same,pool2,5", "relu", "log-likelihood")
-    x = np.random.default_rng(0).random((50, 288), dtype=np.float32)
-    y = one_hot(np.arange(50) % 5, 5)
-
-    def step():
-        tape = {}
-        acts, masks = net.forward(x, tape=tape)
-        return acts + list(net.backward(acts, net.cost.delta(acts[-1], y), masks, True, tape)[0])
-
-    monkeypatch.setattr(layers, "THREADS", 1)
-    one = step()
-    monkeypatch.setattr(layers, "THREADS", 3)
-    monkeypatch.setattr(layers, "_POOL", ThreadPoolExecutor(2))
-    calls = []
-    real = layers.in_parts
-    monkeypatch.setattr(layers, "in_parts", lambda fn, n: calls.append(n) or real(fn, n))
-    for a, b in zip(one, step()):
-        np.testing.assert_array_equal(a, b)
-    assert len(calls) >= 8 and 50 in calls
-
-
-def test_sgd_in_parts_updates_every_number_as_in_one_piece(monkeypatch):
-    from concurrent.futures import ThreadPoolExecutor
-    from mnistnn.network import SGD
-    rng = np.random.default_rng(0)
-    x, y = rng.random((20, 30), dtype=np.float32), one_hot(rng.integers(0, 4, 20), 4)
-    results = []
-    for threads in (1, 3):
-        monkeypatch.setattr(layers, "THREADS", threads)
-        monkeypatch.setattr(layers, "_POOL", ThreadPoolExecutor(2))
-        net = Network("30,64,4", "relu", "log-likelihood", seed=2)
-        optimizer = SGD(0.1, momentum=0.9, nesterov=True, l2=0.01, max_norm=2.0)
-        for _ in range(3):
-            net.train_batch(x, y, optimizer)
-        results.append(net.weights + net.biases + optimizer.velocity)
-    for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
-
-
 def test_convolutions_in_chunks_equal_one_chunk(monkeypatch):
     """A chunk per image or the whole batch at once: the same outputs and gradients."""
     net = Network("1x9x9,conv3k3same,pool2,conv4k3,5", "tanh", "log-likelihood",
@@ -287,14 +256,15 @@ def test_convolutions_in_chunks_equal_one_chunk(monkeypatch):
     rng = np.random.default_rng(0)
     x, y = rng.random((7, 81)), one_hot(rng.integers(0, 5, 7), 5, np.float64)
 
-    def run():
-        acts, masks = net.forward(x)
-        grads = net.backward(acts, net.cost.delta(acts[-1], y), masks, need_dx=True)
+    def run(tape):
+        acts, masks = net.forward(x, tape=tape)
+        grads = net.backward(acts, net.cost.delta(acts[-1], y), masks, True, tape)
         return acts + grads[0] + grads[1] + [grads[2]]
 
     monkeypatch.setattr(layers, "CHUNK", 10**9)
-    whole = run()
+    whole = run(None)
     monkeypatch.setattr(layers, "CHUNK", 1)
     assert len(net.layers[0]._chunks(7)) == 7
-    for a, b in zip(whole, run()):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    for tape in (None, {}):                  # patches made again, or kept chunk by chunk
+        for a, b in zip(whole, run(tape)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
+from mnistnn import blas
 from mnistnn.network import ACTIVATIONS, COSTS, SGD, Network, Sigmoid, Softmax, one_hot
 
 COMBINATIONS = list(itertools.product(ACTIVATIONS, COSTS))
@@ -137,6 +138,31 @@ def test_feedforward_in_chunks_equals_one_pass():
     net = Network([784, 30, 10], seed=0)
     x = np.random.default_rng(0).random((25, 784)).astype(np.float32)
     np.testing.assert_allclose(net.feedforward(x, batch_size=7), net.feedforward(x), rtol=1e-6)
+
+
+def test_one_thread_trains_bit_for_bit_as_before():
+    """Weights after 20 classic batches and 8 batches with every option, on one thread: the
+    numbers the network computed before it split batches over threads (commit 6c8e60d)."""
+    rng = np.random.default_rng(5)
+    x = rng.random((200, 784), dtype=np.float32)
+    y = one_hot(rng.integers(0, 10, 200))
+    with blas.threads(1):
+        net = Network([784, 30, 10], seed=3)
+        optimizer = SGD(3.0)
+        for b in range(0, 200, 10):
+            net.train_batch(x[b:b + 10], y[b:b + 10], optimizer)
+        assert net.weights[0][7, 300:303].tolist() == [
+            0.0010698752012103796, 0.046941135078668594, 0.04628922790288925]
+        assert net.biases[1][:3].tolist() == [
+            -0.03748496249318123, 0.25978386402130127, 1.0130058526992798]
+        net = Network([784, 64, 10], "relu", "log-likelihood", seed=3)
+        optimizer = SGD(0.1, momentum=0.9, nesterov=True, l2=1e-3, max_norm=2.0)
+        for b in range(0, 200, 25):
+            net.train_batch(x[b:b + 25], y[b:b + 25], optimizer, dropout=0.25, rng=rng)
+        assert net.weights[0][7, 300:303].tolist() == [
+            -0.04828651249408722, 0.025021828711032867, 0.001994628459215164]
+        assert net.biases[1][:3].tolist() == [
+            0.010287173092365265, -0.05175379663705826, 0.06987743079662323]
 
 
 def test_momentum_step_is_the_textbook_update():
