@@ -28,10 +28,11 @@ SETTINGS = dict(activation="relu", cost="log-likelihood", lr=0.05, momentum=0.9,
                 validation_size=0)
 
 
-def config_from(settings):
-    """TrainConfig from SETTINGS and name=value strings (values parsed as JSON if they can be)."""
+def config_from(spec, settings):
+    """TrainConfig for the layer spec from SETTINGS and name=value strings (values parsed
+    as JSON if they can be)."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    chosen = dict(SETTINGS)
+    chosen = dict(SETTINGS, sizes=spec)
     for item in settings:
         name, _, value = item.partition("=")
         if name not in fields or not value:
@@ -53,8 +54,7 @@ def main():
     parser.add_argument("--json", action="store_true", help="one JSON object per epoch")
     parser.add_argument("settings", nargs="*", help="TrainConfig fields, name=value")
     args = parser.parse_args()
-    config = config_from(args.settings)
-    config.sizes = tuple(args.spec.split(","))
+    config = config_from(args.spec, args.settings)
     mnist = data.ensure(args.data_dir, allow_download=False)
     x, labels = data.to_inputs(mnist.train_images), mnist.train_labels
     x_test, test_labels = data.to_inputs(mnist.test_images), mnist.test_labels
