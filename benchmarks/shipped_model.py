@@ -6,8 +6,8 @@
 - file size;
 - MNIST test accuracy (the 10,000 test digits);
 - printed digits: 0-9 in every font file (.ttf, .otf) under /usr/share/fonts (or --fonts)
-  that has digit glyphs (not Dingbats), dark on white, 64 px, read through `classify`'s preprocessing
-  (imaging.load_digit); the fonts and digits misread are listed;
+  that has digits (not Dingbats), dark on white, 64 px, read through `classify`'s
+  preprocessing (imaging.load_digit); the fonts and digits misread are listed;
 - digits drawn with strokes: 1,000 pen drawings (tests/test_imaging.random_drawing: Pillow
   pen strokes at random sizes, places, slants and pen widths, on white, grey or photographed
   paper), 100 per digit, seed 0;
