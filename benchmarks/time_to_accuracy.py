@@ -11,16 +11,22 @@ which counts everything (network set-up, training, the trainer's own evaluation 
 test evaluation that ends each epoch). Settings after the options are TrainConfig fields
 (name=value) over the defaults below; --spec sets the layers.
 """
-import argparse
-import dataclasses
-import json
-import os
 import sys
-import time
+from pathlib import Path
 
-from mnistnn import data
-from mnistnn.network import Network
-from mnistnn.train import TrainConfig, Trainer
+# This folder holds numbers.py, which would hide the standard library's numbers module
+# (numpy imports it): leave the folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+
+from mnistnn import data  # noqa: E402
+from mnistnn.network import Network  # noqa: E402
+from mnistnn.train import TrainConfig, Trainer  # noqa: E402
 
 SPEC = "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10"
 SETTINGS = dict(activation="relu", cost="log-likelihood", lr=0.05, momentum=0.9,
