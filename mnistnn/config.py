@@ -116,7 +116,7 @@ class TrainConfig:
         its range, or makes no sense with another."""
         for field in dataclasses.fields(self)[1:]:
             _check_field(field, getattr(self, field.name))
-        _check_layers(self.sizes, self.dataset)
+        _check_layers(self.sizes)
         if self.nesterov and not self.momentum:
             raise ValueError("Nesterov momentum needs --momentum > 0")
         if self.patience and not self.validation_size:
@@ -234,9 +234,8 @@ def layers_text(sizes, sep=","):
     return sep.join(map(str, sizes)) if isinstance(sizes, tuple) else str(sizes)
 
 
-def _check_layers(sizes, dataset):
-    """The layers must parse (spec.py) and fit the data set: its images in, one output per
-    class out."""
+def _check_layers(sizes):
+    """The layers must parse (spec.py): returns (input shape, layers)."""
     from .spec import parse
 
     if not isinstance(sizes, (tuple, str)):
@@ -246,16 +245,22 @@ def _check_layers(sizes, dataset):
             and not all(1 <= n <= 1_000_000 for n in sizes):
         raise ValueError(f"layer sizes must be two or more whole numbers from 1 to "
                          f"1000000, got {sizes!r:.80}")
-    shape, layers = parse(sizes)
-    entry = datasets.get(dataset)
+    return parse(sizes)
+
+
+def check_fits_dataset(config):
+    """ValueError unless the config's layers read its data set: its images in (784 or
+    1x28x28 for 28x28 images), one output per class out."""
+    shape, layers = _check_layers(config.sizes)
+    entry = datasets.get(config.dataset)
     (height, width), classes = entry.shape, len(entry.classes)
     if shape not in ((height * width,), (height, width, 1)):
         given = str(shape[0]) if len(shape) == 1 else "{2}x{0}x{1}".format(*shape)
-        raise ValueError(f"--layers {layers_text(sizes)}: the input is {given}, but "
+        raise ValueError(f"--layers {layers_text(config.sizes)}: the input is {given}, but "
                          f"{entry.title}'s images are {height}x{width}: start the layers with "
                          f"{height * width} or 1x{height}x{width}")
     if layers[-1].out_shape[0] != classes:
-        raise ValueError(f"--layers {layers_text(sizes)}: the last layer has "
+        raise ValueError(f"--layers {layers_text(config.sizes)}: the last layer has "
                          f"{layers[-1].out_shape[0]} outputs, but {entry.title} has {classes} "
                          f"classes: end the layers with {classes}")
 

@@ -28,7 +28,8 @@ from collections import namedtuple
 from pathlib import Path
 
 from . import checkpoint
-from .config import ARCHITECTURE, TrainConfig, TrainState, layers_text, lr_at, normal_layers
+from .config import (ARCHITECTURE, TrainConfig, TrainState, check_fits_dataset, layers_text,
+                     lr_at, normal_layers)
 from .errors import CheckpointError, MnistnnError
 from .files import atomic_open, folder_lock
 
@@ -37,11 +38,13 @@ Start = namedtuple("Start", "net config state velocity source")  # Trainer's arg
 
 
 def new_run(settings):
-    """A new network and its checked settings (a dict of TrainConfig fields)."""
+    """A new network and its checked settings (a dict of TrainConfig fields); its layers
+    must read the data set (ValueError)."""
     from .network import Network
 
     config = TrainConfig(**settings)
     config.check()
+    check_fits_dataset(config)
     net = Network(config.sizes, config.activation, config.cost, seed=config.seed)
     return Start(net, config, None, None, None)
 

@@ -7,6 +7,7 @@ import pytest
 from conftest import invoke
 from mnistnn import checkpoint, recipes
 from mnistnn.network import Network, one_hot
+from mnistnn.config import check_fits_dataset
 from mnistnn.train import TrainConfig, Trainer, eval_subset, evaluate
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -159,6 +160,7 @@ def test_the_cnn_recipes_are_the_settings_they_were_measured_with():
         **{**base, "sizes": "1x28x28,conv32k3same,pool2,conv64k3same,pool2,256,10"},
         epochs=30, dropout=0.3, flip=0.5, shift=1.0, dataset="fashion-mnist")
     fashion.check()
+    check_fits_dataset(fashion)
 
 
 def test_cli_cnn_recipe(tiny_fashion, tmp_path):
