@@ -15,18 +15,23 @@ plus the epochs run, the median seconds of an epoch's training pass and of its
 evaluation (from metrics.jsonl), and the load average before and after. Extra options
 after `--` go to `mnistnn train` (e.g. `-- --epochs 2` for a quick check).
 """
-import argparse
-import json
-import os
-import shlex
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from mnistnn.datasets import NAMES
+# This folder holds numbers.py, which would hide the standard library's numbers module
+# (numpy imports it): leave the folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shlex  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+from mnistnn.datasets import NAMES  # noqa: E402
 
 MNISTNN = [sys.executable, "-m", "mnistnn"]
 

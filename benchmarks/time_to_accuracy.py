@@ -11,16 +11,22 @@ which counts everything (network set-up, training, the trainer's own evaluation 
 test evaluation that ends each epoch). Settings after the options are TrainConfig fields
 (name=value) over the defaults below; --spec sets the layers.
 """
-import argparse
-import dataclasses
-import json
-import os
 import sys
-import time
+from pathlib import Path
 
-from mnistnn import data
-from mnistnn.network import Network
-from mnistnn.train import TrainConfig, Trainer
+# This folder holds numbers.py, which would hide the standard library's numbers module
+# (numpy imports it): leave the folder off the import path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+
+from mnistnn import data  # noqa: E402
+from mnistnn.network import Network  # noqa: E402
+from mnistnn.train import TrainConfig, Trainer  # noqa: E402
 
 SPEC = "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10"
 SETTINGS = dict(activation="relu", cost="log-likelihood", lr=0.05, momentum=0.9,
@@ -28,10 +34,11 @@ SETTINGS = dict(activation="relu", cost="log-likelihood", lr=0.05, momentum=0.9,
                 validation_size=0)
 
 
-def config_from(settings):
-    """TrainConfig from SETTINGS and name=value strings (values parsed as JSON if they can be)."""
+def config_from(spec, settings):
+    """TrainConfig for the layer spec from SETTINGS and name=value strings (values parsed
+    as JSON if they can be)."""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    chosen = dict(SETTINGS)
+    chosen = dict(SETTINGS, sizes=spec)
     for item in settings:
         name, _, value = item.partition("=")
         if name not in fields or not value:
@@ -53,8 +60,7 @@ def main():
     parser.add_argument("--json", action="store_true", help="one JSON object per epoch")
     parser.add_argument("settings", nargs="*", help="TrainConfig fields, name=value")
     args = parser.parse_args()
-    config = config_from(args.settings)
-    config.sizes = tuple(args.spec.split(","))
+    config = config_from(args.spec, args.settings)
     mnist = data.ensure(args.data_dir, allow_download=False)
     x, labels = data.to_inputs(mnist.train_images), mnist.train_labels
     x_test, test_labels = data.to_inputs(mnist.test_images), mnist.test_labels

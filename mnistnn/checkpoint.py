@@ -7,11 +7,18 @@ and TrainState) and every array's shape and values before a Network is built. Wr
 atomic (a temporary file beside the target, fsync, os.replace), so a crash never leaves
 half a checkpoint.
 
-Layout: W0, b0, W1, b1, ... (float32), optional momentum state v0, v1, ... (one per
-parameter, in the same order), and `meta`, a JSON string:
-    {"format": "mnistnn-checkpoint", "version": 1, "sizes": [784, 30, 10],
-     "activation": "sigmoid", "cost": "quadratic", "dataset": "fashion-mnist",
+Layout (format version 2): one array per parameter, named after its layer: conv1.W,
+conv1.b, conv2.W, ..., dense1.W, dense1.b, ... (float32, or float16 to save space; the
+layers of each kind numbered from 1, input to output), optional momentum state under the
+same names plus ".velocity", and `meta`, a JSON string:
+    {"format": "mnistnn-checkpoint", "version": 2,
+     "layers": "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10",
+     "activation": "relu", "cost": "log-likelihood", "dataset": "fashion-mnist",
      "classes": ["T-shirt/top", ...], ...anything the trainer adds}
+"layers" is the layer spec (spec.py), canonical. Version 1, which every checkpoint made
+before convolutional layers is (the shipped models among them), still loads: dense
+layers only, "sizes": [784, 30, 10] in place of "layers", and arrays W0, b0, W1, b1, ...
+with momentum state v0, v1, ... in the order W0, b0, W1, ...
 "dataset" and "classes" (the names of the outputs) are absent from checkpoints made
 before there was another data set than MNIST, and such a checkpoint means MNIST.
 """
@@ -24,15 +31,19 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, datasets
-from .config import ARCHITECTURE, TrainConfig, TrainState
+from .config import ARCHITECTURE, TrainConfig, TrainState, layers_text, normal_layers
 from .errors import CheckpointError, MnistnnError
 from .files import atomic_open
 from .form import CLASSES, PIXELS
+from .layers import Conv2D, Dense
 from .network import ACTIVATIONS, COSTS, Network
 from .npz import Archive, ArchiveError, Unreadable
+from .spec import parse
 
-FORMAT, VERSION = "mnistnn-checkpoint", 1
-MEMBERS = r"meta|[Wbv]\d{1,4}"   # the only arrays a checkpoint holds
+FORMAT, VERSION = "mnistnn-checkpoint", 2
+# the only arrays a checkpoint holds: version 2's, then version 1's
+MEMBERS = r"meta|(conv|dense)\d{1,4}\.[Wb](\.velocity)?|[Wbv]\d{1,4}"
+MAX_SPEC = 10_000   # characters of a layer spec in the metadata
 
 Checkpoint = namedtuple("Checkpoint", "net meta velocity")
 
@@ -70,11 +81,13 @@ def locate(weights=None, weights_dir=None, dataset=None):
 
 
 def describe(net):
-    """A short human description: '784-30-10 sigmoid, quadratic cost, epoch 5' (and
-    ', trained on Fashion-MNIST' for another data set than MNIST)."""
+    """A short human description: '784-30-10 sigmoid, quadratic cost, epoch 5', or with the
+    layer spec, '1x28x28,conv32k5,pool2,256,10 relu, log-likelihood cost' (and ', trained
+    on Fashion-MNIST' for another data set than MNIST)."""
     epoch = (net.meta.get("state") or {}).get("epoch")
     entry = datasets.trained_on(net.meta)
-    return (f"{'-'.join(map(str, net.sizes))} {net.activation.name}, {net.cost.name} cost"
+    return (f"{layers_text(normal_layers(net.spec), '-')} {net.activation.name}, "
+            f"{net.cost.name} cost"
             + (f", epoch {epoch}" if epoch else "")
             + (f", trained on {entry.title}" if entry.name != datasets.DEFAULT else ""))
 
@@ -86,15 +99,15 @@ def save(path, net, meta=None, velocity=None):
     name = meta.get("dataset", (net.meta or {}).get("dataset"))   # a loaded net keeps its own
     if name:
         meta["dataset"], meta["classes"] = name, list(datasets.get(name).classes)
-    meta = {**meta, "format": FORMAT, "version": VERSION, "sizes": net.sizes,
+    meta = {k: v for k, v in meta.items() if k != "sizes"}   # version 1's, if loaded so
+    meta = {**meta, "format": FORMAT, "version": VERSION, "layers": net.spec,
             "activation": net.activation.name, "cost": net.cost.name,
             "mnistnn_version": __version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     arrays = {"meta": np.array(json.dumps(meta))}
-    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
-        arrays[f"W{l}"], arrays[f"b{l}"] = W, b
-    for i, v in enumerate(velocity or ()):
-        arrays[f"v{i}"] = v
+    names = [name for name, _ in parameters(net.layers)]
+    arrays.update(zip(names, [p for pair in zip(net.weights, net.biases) for p in pair]))
+    arrays.update((name + ".velocity", v) for name, v in zip(names, velocity or ()))
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as f:
         np.savez(f, **arrays)
@@ -133,27 +146,54 @@ def _build(npz, inputs, classes, dataset=None):
         raise CheckpointError("not an mnistnn checkpoint (no metadata)")
     meta = _read_meta(npz.array("meta", kinds="U"))
     _check_use(meta, dataset)
-    sizes = meta["sizes"]
-    if sizes[0] != inputs or sizes[-1] != classes:
-        raise CheckpointError(f"a network for {sizes[0]} inputs and {sizes[-1]} classes, but "
+    spec = _spec(meta)
+    input_shape, layers = parse(spec)
+    n_in, n_out = int(np.prod(input_shape)), layers[-1].out_shape[0]
+    if n_in != inputs or n_out != classes:
+        raise CheckpointError(f"a network for {n_in} inputs and {n_out} classes, but "
                               f"the data set has {inputs} inputs and {classes} classes")
-    n = len(sizes) - 1
-    params = [(f"{p}{l}", shape) for l in range(n)
-              for p, shape in (("W", (sizes[l + 1], sizes[l])), ("b", (sizes[l + 1],)))]
-    names, velocity_names = [p for p, _ in params], [f"v{i}" for i in range(2 * n)]
-    stored = set(npz.sizes) - {"meta"}
+    params = parameters(layers)
+    if meta["version"] == 1:     # W0, b0, W1, ...; momentum v0, v1, ... in that order
+        params = [(f"{'Wb'[i % 2]}{i // 2}", shape) for i, (_, shape) in enumerate(params)]
+        velocity_names = [f"v{i}" for i in range(len(params))]
+    else:
+        velocity_names = [name + ".velocity" for name, _ in params]
+    names, stored = [name for name, _ in params], set(npz.sizes) - {"meta"}
     missing, extra = sorted(set(names) - stored), sorted(stored - set(names + velocity_names))
     if missing or extra:
-        raise CheckpointError(f"arrays do not match the layer sizes {sizes} "
+        raise CheckpointError(f"arrays do not match the layers {layers_text(spec)} "
                               f"(missing {missing or 'none'}, unexpected {extra or 'none'})")
     arrays = [_float32(npz, name, shape) for name, shape in params]
     velocity = None
     if stored & set(velocity_names):
         velocity = [_float32(npz, v, shape) for v, (_, shape) in zip(velocity_names, params)]
-    net = Network(sizes, meta["activation"], meta["cost"])
+    net = Network(spec, meta["activation"], meta["cost"])
     net.weights, net.biases = arrays[0::2], arrays[1::2]
     net.meta = meta
     return Checkpoint(net, meta, velocity)
+
+
+def parameters(layers):
+    """The name and shape of each parameter array of a stack of layers, in the order
+    W, b of the first layer that has parameters, then the next...: [("conv1.W", (32, 5,
+    5, 1)), ("conv1.b", (32,)), ..., ("dense1.W", (256, 1024)), ("dense1.b", (256,))]."""
+    found, counts = [], {"conv": 0, "dense": 0}
+    for layer in layers:
+        if isinstance(layer, Conv2D):
+            kind, W = "conv", (layer.n, layer.k, layer.k, layer.in_shape[2])
+        elif isinstance(layer, Dense):
+            kind, W = "dense", (layer.out_shape[0], layer.in_shape[0])
+        else:
+            continue
+        counts[kind] += 1
+        name = f"{kind}{counts[kind]}"
+        found += [(f"{name}.W", W), (f"{name}.b", W[:1])]
+    return found
+
+
+def _spec(meta):
+    """The layer spec of checked metadata: "layers", or version 1's "sizes"."""
+    return meta["layers"] if meta["version"] >= 2 else tuple(meta["sizes"])
 
 
 def _float32(npz, name, shape):
@@ -181,16 +221,33 @@ def _read_meta(raw):
     if type(meta.get("version")) is not int or meta["version"] > VERSION:
         raise CheckpointError(f"checkpoint format version {meta.get('version')!r} is newer "
                               f"than this mnistnn ({__version__}) understands; upgrade mnistnn")
-    sizes = meta.get("sizes")
-    if (not isinstance(sizes, list) or not 2 <= len(sizes) <= 1000
-            or not all(type(s) is int and 0 < s <= 1_000_000 for s in sizes)):
-        raise CheckpointError(f"invalid layer sizes {sizes!r}")
+    if meta["version"] < 1:
+        raise CheckpointError(f"not an mnistnn checkpoint (format version {meta['version']})")
+    _check_layers(meta)
     if meta.get("activation") not in ACTIVATIONS or meta.get("cost") not in COSTS:
         raise CheckpointError(f"unknown activation or cost "
                               f"({meta.get('activation')!r}, {meta.get('cost')!r})")
     _check_dataset(meta)
     _check_training_meta(meta)
     return meta
+
+
+def _check_layers(meta):
+    """Version 1's layer sizes, or version 2's layer spec, which must parse."""
+    if meta["version"] == 1:
+        sizes = meta.get("sizes")
+        if (not isinstance(sizes, list) or not 2 <= len(sizes) <= 1000
+                or not all(type(s) is int and 0 < s <= 1_000_000 for s in sizes)):
+            raise CheckpointError(f"invalid layer sizes {sizes!r:.80}")
+        return
+    spec = meta.get("layers")
+    if not isinstance(spec, str) or len(spec) > MAX_SPEC:
+        raise CheckpointError(f"damaged metadata: the layers are not a layer spec "
+                              f"({spec!r:.80})")
+    try:
+        parse(spec)
+    except ValueError as exc:
+        raise CheckpointError(f"invalid layer spec {spec!r:.80}: {exc}") from None
 
 
 def _check_dataset(meta):
@@ -220,12 +277,13 @@ def _check_training_meta(meta):
     """What the trainer adds: its settings, where the run stands, the last epoch's metrics."""
     try:
         if "config" in meta:
-            config = TrainConfig.from_dict(meta["config"]).to_dict()
-            network = {**meta, "dataset": datasets.trained_on(meta).name}  # absent: MNIST
+            config = TrainConfig.from_dict(meta["config"])
+            network = {**meta, "dataset": datasets.trained_on(meta).name,  # absent: MNIST
+                       "sizes": normal_layers(_spec(meta))}
             for key in set(ARCHITECTURE) & set(meta["config"]):
-                if config[key] != network[key]:
-                    raise ValueError(f"the settings say {key} {config[key]}, the network "
-                                     f"{network[key]}")
+                if getattr(config, key) != network[key]:
+                    raise ValueError(f"the settings say {key} {getattr(config, key)}, the "
+                                     f"network {network[key]}")
         if "state" in meta:
             TrainState.from_dict(meta["state"])
     except (ValueError, TypeError) as exc:    # TypeError: a setting this mnistnn lacks

@@ -14,25 +14,34 @@ from .cli_common import (Real, data_dir_option, load_data, no_download_option, n
 from .config import TrainConfig
 from .datasets import ENV_DATASET
 from .errors import MnistnnError
-from .form import CLASSES, PIXELS
 
 
 ENVVARS = {"dataset": ENV_DATASET}   # the settings an environment variable also gives
 
 
+LAYERS_HELP = """\b
+Layers (--layers): the input, then one item per layer, separated by commas:
+  784 or 1x28x28   the input: 784 pixels, or channels x height x width
+  256              a dense layer of 256 units
+  conv32k5         32 filters of 5x5, stride 1 (conv32k3same pads to keep the size)
+  pool2            the largest of each 2x2 block
+  10               the last item: one output per class
+e.g. --layers 784,30,10 (the classic network), --layers 784,800,800,10, or
+     --layers 1x28x28,conv32k5,pool2,conv64k5,pool2,256,10 (the cnn recipes')"""
+
+
 def parse_layers(ctx, param, value):
-    """'784,30,10' -> (784, 30, 10), insisting on MNIST's 784 inputs and 10 outputs."""
+    """'784,30,10' -> (784, 30, 10); a convolutional spec -> its canonical text. A spec
+    that does not parse is a usage error with spec.py's sentence; whether it fits the data
+    set is TrainConfig.check's to say."""
+    from .config import normal_layers
+    from .spec import parse
+
     try:
-        sizes = tuple(int(s) for s in value.replace(" ", "").split(","))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a comma-separated list of layer sizes "
-                                 f"such as 784,30,10") from None
-    if len(sizes) < 2 or sizes[0] != PIXELS or sizes[-1] != CLASSES:
-        raise click.BadParameter(f"{value!r}: layers must start with {PIXELS} (the pixels) and "
-                                 f"end with {CLASSES} (the digits), e.g. 784,100,10")
-    if any(not 1 <= s <= 1_000_000 for s in sizes):
-        raise click.BadParameter(f"{value!r}: every layer needs from 1 to 1000000 units")
-    return sizes
+        parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: {exc}") from None
+    return normal_layers(value)
 
 
 def _option(field):
@@ -62,8 +71,8 @@ def config_options(command):
     return command
 
 
-@click.command(epilog="\b\nRecipes (--recipe NAME; options given explicitly override the "
-               "recipe's settings):\n" + recipes.describe())
+@click.command(epilog=LAYERS_HELP + "\n\n\b\nRecipes (--recipe NAME; options given explicitly "
+               "override the recipe's settings):\n" + recipes.describe())
 @click.option("--recipe", type=click.Choice(list(recipes.RECIPES)), default=recipes.DEFAULT,
               show_default=True, help="A preset of all the settings below (see Recipes).")
 @config_options
@@ -91,6 +100,9 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
     Examples:
       mnistnn train --epochs 5 --lr 3.0
       mnistnn train --recipe wide
+      mnistnn train --recipe cnn
+      mnistnn train --layers 1x28x28,conv32k5,pool2,256,10 --activation relu \\
+                    --cost log-likelihood --lr 0.05 --momentum 0.9 --batch-size 128
       mnistnn train --recipe best --epochs 50 --seed 2
       mnistnn train --dataset fashion-mnist --recipe wide
       mnistnn train --resume weights/latest.npz --epochs 2

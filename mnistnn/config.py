@@ -66,8 +66,9 @@ KIND_NAMES = {int: "a whole number", float: "a number", bool: "true or false", s
 @dataclasses.dataclass
 class TrainConfig:
     """Everything that defines a training run (saved in every checkpoint)."""
-    sizes: tuple = setting((784, 30, 10), "Layer sizes from input to output.",
-                           flag="--layers")
+    sizes: tuple = setting((784, 30, 10), "The layers from input to output: sizes of dense "
+                           "layers (784,30,10) or a convolutional spec "
+                           "(1x28x28,conv32k5,pool2,256,10; see Layers).", flag="--layers")
     activation: str = setting("sigmoid", "Hidden units.", choices=ACTIVATIONS)
     cost: str = setting("quadratic", "Cost, which fixes the output units (log-likelihood: "
                         "softmax).", choices=COSTS)
@@ -107,12 +108,15 @@ class TrainConfig:
     dataset: str = setting(datasets.DEFAULT, f"The data set to train on (env "
                            f"{datasets.ENV_DATASET}).", choices=datasets.NAMES)
 
+    def __post_init__(self):
+        self.sizes = normal_layers(self.sizes)
+
     def check(self):
         """Raise ValueError with a sentence when a setting is of the wrong type, out of
         its range, or makes no sense with another."""
-        _check_sizes(self.sizes)
         for field in dataclasses.fields(self)[1:]:
             _check_field(field, getattr(self, field.name))
+        _check_layers(self.sizes)
         if self.nesterov and not self.momentum:
             raise ValueError("Nesterov momentum needs --momentum > 0")
         if self.patience and not self.validation_size:
@@ -130,7 +134,7 @@ class TrainConfig:
         augmentation = [f"{k} {getattr(self, k):g}" for k in AUGMENTATION if getattr(self, k)]
         if augmentation:
             extras.append(f"augmented ({', '.join(augmentation)})")
-        return (f"{'-'.join(map(str, self.sizes))} {self.activation} network ({self.cost} "
+        return (f"{layers_text(self.sizes, '-')} {self.activation} network ({self.cost} "
                 f"cost) for {self.epochs} epochs, lr {self.lr:g}, batch {self.batch_size}"
                 + "".join(", " + e for e in extras))
 
@@ -143,14 +147,13 @@ class TrainConfig:
                           self.elastic_sigma, self.flip)
 
     def to_dict(self):
-        return {**dataclasses.asdict(self), "sizes": list(self.sizes)}
+        sizes = list(self.sizes) if isinstance(self.sizes, tuple) else self.sizes
+        return {**dataclasses.asdict(self), "sizes": sizes}
 
     @classmethod
     def from_dict(cls, d):
         """The config a checkpoint recorded, checked; ValueError when it is not one."""
         config = _from_mapping(cls, d, "the training settings")
-        if isinstance(config.sizes, list):
-            config.sizes = tuple(config.sizes)
         config.check()
         return config
 
@@ -204,11 +207,62 @@ def _check_rng_state(value):
         raise ValueError("the saved random generator state is damaged") from None
 
 
-def _check_sizes(sizes):
-    if (not isinstance(sizes, tuple) or len(sizes) < 2
-            or not all(type(n) is int and 1 <= n <= 1_000_000 for n in sizes)):
+def normal_layers(sizes):
+    """The layers as TrainConfig keeps them: dense sizes as a tuple of ints ((784, 30, 10),
+    from [784, 30, 10] or '784,30,10' too), any other spec as its canonical text
+    ('1x28x28,conv32k5,pool2,256,10'). What is not a spec is returned as it is, for
+    check() to refuse."""
+    if isinstance(sizes, str):
+        items = sizes.split(",")
+    elif isinstance(sizes, (list, tuple)) and all(type(n) in (int, str) for n in sizes):
+        items = [str(n) for n in sizes]
+    else:
+        return sizes
+    items = [item.strip().lower() for item in items]
+    if all(item.isdigit() for item in items) and len(items) > 1:
+        return tuple(int(item) for item in items)
+    from .spec import parse, spec_of   # numpy: only once a spec is in hand
+
+    try:
+        return spec_of(*parse(items))
+    except ValueError:
+        return tuple(sizes) if isinstance(sizes, list) else sizes
+
+
+def layers_text(sizes, sep=","):
+    """The layers in words: '784-30-10' (sep '-') for dense sizes, else the spec."""
+    return sep.join(map(str, sizes)) if isinstance(sizes, tuple) else str(sizes)
+
+
+def _check_layers(sizes):
+    """The layers must parse (spec.py): returns (input shape, layers)."""
+    from .spec import parse
+
+    if not isinstance(sizes, (tuple, str)):
+        raise ValueError(f"the layers must be a spec such as 784,30,10 or "
+                         f"1x28x28,conv32k5,pool2,256,10, got {sizes!r:.80}")
+    if isinstance(sizes, tuple) and all(type(n) is int for n in sizes) \
+            and not all(1 <= n <= 1_000_000 for n in sizes):
         raise ValueError(f"layer sizes must be two or more whole numbers from 1 to "
-                         f"1000000, got {sizes!r}")
+                         f"1000000, got {sizes!r:.80}")
+    return parse(sizes)
+
+
+def check_fits_dataset(config):
+    """ValueError unless the config's layers read its data set: its images in (784 or
+    1x28x28 for 28x28 images), one output per class out."""
+    shape, layers = _check_layers(config.sizes)
+    entry = datasets.get(config.dataset)
+    (height, width), classes = entry.shape, len(entry.classes)
+    if shape not in ((height * width,), (height, width, 1)):
+        given = str(shape[0]) if len(shape) == 1 else "{2}x{0}x{1}".format(*shape)
+        raise ValueError(f"--layers {layers_text(config.sizes)}: the input is {given}, but "
+                         f"{entry.title}'s images are {height}x{width}: start the layers with "
+                         f"{height * width} or 1x{height}x{width}")
+    if layers[-1].out_shape[0] != classes:
+        raise ValueError(f"--layers {layers_text(config.sizes)}: the last layer has "
+                         f"{layers[-1].out_shape[0]} outputs, but {entry.title} has {classes} "
+                         f"classes: end the layers with {classes}")
 
 
 def _check_field(field, value):

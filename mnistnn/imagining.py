@@ -64,6 +64,10 @@ def _check(net, digits, method, steps):
                          f"got {bad or 'none'}")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}: choose {', '.join(METHODS)}")
+    if method == "backproject" and len(net.trainable) != len(net.layers):
+        raise ValueError(f"the classic backprojection inverts dense layers only, and this "
+                         f"network ({net.spec}) has convolutions: use the default method, "
+                         f"maximise")
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive whole number, got {steps}")
     return digits

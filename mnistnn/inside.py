@@ -8,9 +8,9 @@
 
 A unit of the first hidden layer computes f(w . x + b): it responds most to inputs that
 look like its weight vector w, so w drawn as a 28x28 picture shows what it looks for
-(positive weights: ink there excites it; negative: ink there inhibits it). A layer whose
-activations are images (a convolutional layer: (B, C, H, W)) shows its C channels' feature
-maps for x instead, kind "feature-map", scaled to [0, 1].
+(positive weights: ink there excites it; negative: ink there inhibits it). A first layer
+that is convolutional (its activations are images, channels-last: (B, H, W, C)) shows its
+C channels' feature maps for x instead, kind "feature-map", scaled to [0, 1].
 """
 from collections import namedtuple
 
@@ -26,7 +26,9 @@ def strongest_units(net, x, k=8):
     Convolutional layer: kind "feature-map", pictures are the maps for x (k, H, W) in [0, 1].
     favours (k,) is set when the next layer is the output layer, else None."""
     acts, _ = net.forward(np.asarray(x, dtype=net.dtype).reshape(1, -1))
-    a = acts[1][0]                                         # (n1,) or (C, H, W)
+    a = acts[1][0]                                         # (n1,) or (H, W, C)
+    if a.ndim == 3:
+        a = np.moveaxis(_activated(net, a), -1, 0)         # (C, H, W): one map per channel
     strength = a if a.ndim == 1 else a.reshape(len(a), -1).mean(axis=1)   # (n1,) or (C,)
     index = np.argsort(-strength, kind="stable")[:k]       # (k,) strongest first
     if a.ndim == 1:
@@ -39,6 +41,15 @@ def strongest_units(net, x, k=8):
     if len(acts) == 3 and a.ndim == 1:                     # hidden -> output: W1 (10, n1)
         favours = net.weights[1][:, index].argmax(axis=0)  # (k,)
     return Units(kind, index, strength[index], pictures, favours)
+
+
+def _activated(net, z):
+    """The first layer's feature maps (H, W, C) through its unit: a pool that follows a
+    convolution applies the convolution's unit (network.py), so its output is still z."""
+    if net.layers[0].unit is not None:                     # applied already
+        return z
+    unit = net.layers[1].unit                              # the pool's, taken over
+    return z if unit is None else unit.fn(z.copy())
 
 
 def _scaled(pictures, signed):

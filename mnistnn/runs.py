@@ -28,7 +28,8 @@ from collections import namedtuple
 from pathlib import Path
 
 from . import checkpoint
-from .config import ARCHITECTURE, TrainConfig, TrainState, lr_at
+from .config import (ARCHITECTURE, TrainConfig, TrainState, check_fits_dataset, layers_text,
+                     lr_at, normal_layers)
 from .errors import CheckpointError, MnistnnError
 from .files import atomic_open, folder_lock
 
@@ -37,12 +38,13 @@ Start = namedtuple("Start", "net config state velocity source")  # Trainer's arg
 
 
 def new_run(settings):
-    """A new network and its checked settings (a dict of TrainConfig fields)."""
+    """A new network and its checked settings (a dict of TrainConfig fields); its layers
+    must read the data set (ValueError)."""
     from .network import Network
 
     config = TrainConfig(**settings)
-    config.sizes = tuple(config.sizes)
     config.check()
+    check_fits_dataset(config)
     net = Network(config.sizes, config.activation, config.cost, seed=config.seed)
     return Start(net, config, None, None, None)
 
@@ -64,11 +66,11 @@ def resume(path, changes=None, on_note=None):
     more = changes.pop("epochs", None)
     for name, new in sorted(changes.items()):
         old = getattr(config, name)
-        if old == new or (name == "sizes" and tuple(new) == old):
+        if old == new or (name == "sizes" and normal_layers(new) == old):
             continue
         if name in ARCHITECTURE:
             raise ValueError(f"--resume continues the network in {path}; its {name} "
-                             f"({old}) cannot change")
+                             f"({layers_text(old) if name == 'sizes' else old}) cannot change")
         note(f"Changing {name} from {old} to {new} for the rest of the run")
         setattr(config, name, new)
         if name == "batch_size" and state.batch:

@@ -106,7 +106,7 @@ class DrawApi:
         return {
             "source": source,
             "description": checkpoint.describe(net),
-            "sizes": list(net.sizes), "activation": net.activation.name,
+            "layers": net.spec, "sizes": list(net.sizes), "activation": net.activation.name,
             "cost": net.cost.name, "output": net.cost.output.name,
             "parameters": sum(int(W.size + b.size) for W, b in zip(net.weights, net.biases)),
             "epoch": state.get("epoch"),

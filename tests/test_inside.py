@@ -43,27 +43,33 @@ def test_a_deeper_network_shows_its_first_hidden_layer_without_favours(x):
     assert sorted(units.index) == list(range(20))
 
 
-class ConvStandIn:
-    """What a network whose first layer is convolutional looks like to strongest_units:
-    forward() returns that layer's activations as (B, C, H, W) feature maps."""
-    dtype = np.float32
+def conv_oracle(net, x):
+    """The first layer's feature maps, (C, H, W), by a loop over positions written out here:
+    z[c, i, j] = sum of x's k x k patch at (i, j) times filter c, plus b[c], then ReLU
+    ('same' padding: x surrounded by zeros first)."""
+    conv = net.layers[0]
+    W, b, k = net.weights[0].astype(np.float64), net.biases[0], conv.k   # W (C, k, k, 1)
+    image = np.pad(x.reshape(28, 28).astype(np.float64), conv.pad)
+    H, Wd, C = conv.out_shape
+    z = np.empty((C, H, Wd))
+    for i in range(H):
+        for j in range(Wd):
+            z[:, i, j] = (W[:, :, :, 0] * image[i:i + k, j:j + k]).sum(axis=(1, 2)) + b
+    return np.maximum(z, 0)
 
-    def __init__(self, maps):
-        self.maps = maps                                           # (C, 24, 24)
-        self.weights = [np.zeros((len(maps), 1, 5, 5), np.float32)]
 
-    def forward(self, x):
-        return [x, self.maps[None], np.zeros((1, 10), np.float32)], None
-
-
-def test_a_convolutional_layer_shows_its_strongest_feature_maps(x):
-    maps = np.random.default_rng(1).normal(size=(6, 24, 24)).astype(np.float32)
-    maps[4] += 3                                                   # the strongest channel
-    units = strongest_units(ConvStandIn(maps), x, k=3)
+@pytest.mark.parametrize("spec", ["1x28x28,conv6k5,pool2,10",         # the pool applies ReLU
+                                  "1x28x28,conv6k3same,conv4k3,pool2,10"])
+def test_a_convolutional_layer_shows_its_strongest_feature_maps(x, spec):
+    net = Network(spec, "relu", "log-likelihood", seed=2)
+    net.biases[0][:] = np.linspace(-0.5, 0.5, 6)           # some channels mostly negative
+    maps = conv_oracle(net, x)                             # (6, H, W)
+    units = strongest_units(net, x, k=3)
     assert units.kind == "feature-map" and units.favours is None
     strength = maps.reshape(6, -1).mean(axis=1)
-    assert units.index[0] == 4 and list(units.index) == list(np.argsort(-strength)[:3])
-    assert units.pictures.shape == (3, 24, 24)
+    assert list(units.index) == list(np.argsort(-strength, kind="stable")[:3])
+    np.testing.assert_allclose(units.activation, strength[units.index], rtol=1e-4)
+    assert units.pictures.shape == (3,) + maps.shape[1:]
     assert units.pictures.min() >= 0 and units.pictures.max() == pytest.approx(1.0)
-    expected = np.maximum(maps[4], 0) / np.maximum(maps[4], 0).max()
-    np.testing.assert_allclose(units.pictures[0], expected, rtol=1e-6)
+    for c, picture in zip(units.index, units.pictures):
+        np.testing.assert_allclose(picture, maps[c] / maps[c].max(), rtol=1e-4, atol=1e-6)

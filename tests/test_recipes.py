@@ -7,6 +7,7 @@ import pytest
 from conftest import invoke
 from mnistnn import checkpoint, recipes
 from mnistnn.network import Network, one_hot
+from mnistnn.config import check_fits_dataset
 from mnistnn.train import TrainConfig, Trainer, eval_subset, evaluate
 
 FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -145,3 +146,27 @@ def test_the_training_metrics_use_a_fixed_subset():
     np.testing.assert_array_equal(a, b)
     assert len(a) == 10000 and len(np.unique(a)) == 10000
     np.testing.assert_array_equal(eval_subset(600, seed=4), np.arange(600))
+
+
+def test_the_cnn_recipes_are_the_settings_they_were_measured_with():
+    base = dict(sizes="1x28x28,conv32k5,pool2,conv64k5,pool2,256,10", activation="relu",
+                cost="log-likelihood", lr=0.05, batch_size=128, momentum=0.9, nesterov=True,
+                schedule="cosine", validation_size=0)
+    assert TrainConfig(**recipes.settings("cnn-quick")) == TrainConfig(**base, epochs=15)
+    assert TrainConfig(**recipes.settings("cnn")) == TrainConfig(
+        **base, epochs=30, dropout=0.25, rotate=10.0, scale=0.1, shear=0.1, shift=2.0)
+    fashion = TrainConfig(**recipes.settings("cnn", "fashion-mnist"), dataset="fashion-mnist")
+    assert fashion == TrainConfig(
+        **{**base, "sizes": "1x28x28,conv32k3same,pool2,conv64k3same,pool2,256,10"},
+        epochs=30, dropout=0.3, flip=0.5, shift=1.0, dataset="fashion-mnist")
+    fashion.check()
+    check_fits_dataset(fashion)
+
+
+def test_cli_cnn_recipe(tiny_fashion, tmp_path):
+    result = run("train", "--recipe", "cnn", "--dataset", "fashion-mnist", "--epochs", 1,
+                 "--data-dir", tiny_fashion, "--weights-dir", tmp_path, "--no-download", "-q")
+    assert result.exit_code == 0, result.output
+    meta = checkpoint.read(tmp_path / "latest.npz").meta
+    assert meta["layers"] == recipes.FASHION_CNN["sizes"] == meta["config"]["sizes"]
+    assert meta["config"]["flip"] == 0.5 and meta["config"]["epochs"] == 1

@@ -111,7 +111,7 @@ def test_the_page_and_its_files_and_nothing_from_elsewhere(page):
 def test_the_model_card_describes_what_is_loaded(page, net):
     status, _, card = page.request("GET", "/api/model")
     assert status == 200
-    assert card["sizes"] == net.sizes
+    assert card["sizes"] == net.sizes and card["layers"] == net.spec
     assert card["description"] == checkpoint.describe(net)
     assert card["source"] == "the model that ships with mnistnn"
     assert card["parameters"] == sum(W.size + b.size for W, b in zip(net.weights, net.biases))

@@ -202,10 +202,20 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_pat
 
 
 @pytest.mark.parametrize("args, words", [
-    (("--layers", "100,30,10"), "must start with 784"),
-    (("--layers", "784,30,9"), "end with 10"),
-    (("--layers", "784,0,10"), "every layer needs from 1 to 1000000 units"),
-    (("--layers", "784,x,10"), "not a comma-separated list"),
+    (("--layers", "100,30,10"), "the input is 100, but MNIST's images are 28x28: start the "
+                                "layers with 784 or 1x28x28"),
+    (("--layers", "784,30,9"), "the last layer has 9 outputs, but MNIST has 10 classes: end "
+                               "the layers with 10"),
+    (("--layers", "784,0,10"), "'784,0,10': item 2 ('0'): layer sizes must be positive"),
+    (("--layers", "784,x,10"), "'784,x,10': item 2 ('x') is not a layer: write the input"),
+    (("--layers", "784,2000000,10"), "more than the 134,217,728 a layer may have"),
+    (("--layers", "1x28x28,conv8k5,pool2,conv8k5,pool2,conv8k5,10"),
+     "item 6 ('conv8k5'): a 5x5 kernel does not fit the 4x4 images it gets"),
+    (("--layers", "1x32x32,conv8k5,pool2,10"), "the input is 1x32x32, but MNIST's images"),
+    (("--layers", "2x28x28,conv8k5,pool2,10"), "the input is 2x28x28, but MNIST's images"),
+    (("--layers", "1x28x28,conv8k5,pool2,12"), "the last layer has 12 outputs"),
+    (("--layers", "1x28x28,conv8k5,pool2"), "the last item ('pool2') must be the number of "
+                                            "outputs"),
     (("--lr", "0"), "'0' is not above 0"),
     (("--lr", "-1"), "'-1' is not above 0"),
     (("--epochs", "0"), "0 is not in the range 1<=x<=100000"),

@@ -375,8 +375,11 @@ function highlightImagined(digit) {
 
 function showModel(model) {
   state.model = model;
-  const layers = model.sizes.map((n, i) => (i === 0 ? `${n} pixels`
-    : i === model.sizes.length - 1 ? `${n} ${model.output}` : `${n} ${model.activation}`));
+  // The layer spec's items (784,30,10 or 1x28x28,conv32k5,pool2,256,10); a pool has no unit.
+  const items = model.layers ? model.layers.split(',') : model.sizes;
+  const layers = items.map((n, i) => (i === 0 ? `${n} pixels`
+    : i === items.length - 1 ? `${n} ${model.output}`
+      : String(n).startsWith('pool') ? n : `${n} ${model.activation}`));
   $('#arch').textContent = layers.join(' → ');
   const accuracy = (v) => (v === null || v === undefined ? null : `${(100 * v).toFixed(2)}%`);
   const rows = [
