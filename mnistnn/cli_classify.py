@@ -51,10 +51,9 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
       cat digit.jpg | mnistnn classify - --json
       mnistnn classify --dataset fashion-mnist shoe.jpg
     """
-    from .datasets import trained_on
     from .errors import ImageError
     from .pictures import PreprocessedSaver
-    from .reading import read_digit, read_number, rejection_note
+    from .reading import number_refusal, read_digit, read_number, rejection_note
 
     if top > 1 and number:
         raise click.UsageError("--top shows runners-up of single digits, not with --number")
@@ -64,9 +63,8 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
     annotator = Annotator(annotate, images) if annotate else None
     net = load_network(weights, weights_dir, dataset)
     classes = net.meta.get("classes")              # None: MNIST's digits
-    if number and trained_on(net.meta).style != "mnist":
-        raise click.UsageError(f"--number reads handwritten digits, and this network was "
-                               f"trained on {trained_on(net.meta).title}")
+    if number and number_refusal(net):
+        raise click.UsageError(number_refusal(net))
     if not no_reject and rejection_note(net):
         note(rejection_note(net))
     failed = total = unsaved = 0

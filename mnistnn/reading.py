@@ -109,6 +109,15 @@ def mnist_forms(crops):
     return np.stack([to_mnist(crop).reshape(FIELD * FIELD) for crop in crops])
 
 
+def number_refusal(net):
+    """Why this network cannot read whole numbers (one sentence), or None when it can:
+    numbers are lines of handwritten digits, read through MNIST's preprocessing."""
+    dataset = trained_on(net.meta)
+    if dataset.style == "mnist":
+        return None
+    return f"--number reads handwritten digits, and this network was trained on {dataset.title}"
+
+
 def can_reject(net):
     """Whether "not a digit" can be said for this network (its data set has a detector)."""
     return rejection.for_network(net) is not None

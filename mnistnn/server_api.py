@@ -9,7 +9,7 @@ classify answers what `classify --json` prints (reading.read_digit: digit, confi
 probabilities; "digit": null with "closest" once "not a digit" lands), plus "view", the
 28x28 input the network saw, and with units=K the K hidden units that respond most
 (inside.strongest_units). What other work adds lights up in one place each:
-    number mode     reading.read_number (issue 9)    DrawApi.__init__ and DrawApi._number
+    number mode     reading.read_number              DrawApi._number
     feature maps    a convolutional first layer      inside.strongest_units (kind)
     class names     the checkpoint's "classes"       _classes
 """
@@ -42,7 +42,6 @@ class DrawApi:
 
     def __init__(self, net, source=None):
         self.net, self.source = net, source
-        self.read_number = getattr(reading, "read_number", None)   # issue 9, once it lands
         self.card = self._card()
         self._imagined, self._lock = None, threading.Lock()
 
@@ -58,15 +57,12 @@ class DrawApi:
 
     def _number(self, body):
         """The whole number in the image, as `classify --number --json` gives it, each digit
-        with its "view" when read_number returns the inputs too: (answer, (n, 784))."""
-        if self.read_number is None:
-            raise ApiError(501, "this mnistnn cannot read whole numbers yet "
-                                "(number=1 needs `classify --number`)")
-        result = self.read_number(self.net, body, NAME)
-        answer, inputs = result if isinstance(result, tuple) else (result, None)
-        if inputs is not None:
-            for digit, x in zip(answer["digits"], inputs):
-                digit["view"] = _grid(np.reshape(x, (28, 28)))
+        with its "view"."""
+        if reading.number_refusal(self.net):
+            raise ApiError(400, reading.number_refusal(self.net))
+        answer, inputs = reading.read_number(self.net, body, NAME)    # inputs: (n, 784)
+        for digit, x in zip(answer["digits"], inputs):
+            digit["view"] = _grid(np.reshape(x, (28, 28)))
         return answer
 
     def _units(self, x, k):
@@ -115,7 +111,7 @@ class DrawApi:
             "created": meta.get("created"),
             "dataset": meta.get("dataset", "mnist"),
             "classes": _classes(net),
-            "can": {"number": self.read_number is not None,
+            "can": {"number": reading.number_refusal(net) is None,
                     "reject": reading.can_reject(net),
                     "feature_maps": probe.kind == "feature-map"},
             "limits": {"max_body_bytes": MAX_BODY, "max_units": MAX_UNITS},

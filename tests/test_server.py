@@ -1,6 +1,7 @@
 """The drawing page's server over real HTTP: a DrawServer on 127.0.0.1, port 0, real PNG and
 JPEG bytes, and clients that misbehave (bad images, cut-short and oversized bodies, unknown
 paths and methods, slow and half-sent requests, many at once)."""
+import copy
 import http.client
 import json
 import re
@@ -18,6 +19,7 @@ from mnistnn import checkpoint, reading
 from mnistnn.cli import main
 from mnistnn.server import DrawServer
 from mnistnn.server_api import MAX_BODY
+from number_images import on_paper, pen_number
 from test_imaging import encode, pen_mask, style
 
 SEVEN = style(pen_mask(7, (280, 280), (70, 40, 140, 200), 20), "black-on-white")   # PNG
@@ -176,30 +178,29 @@ def test_bad_query_parameters_get_400(page, query, says):
     assert status == 400 and says in answer["error"]
 
 
-@pytest.mark.skipif(hasattr(reading, "read_number"), reason="this mnistnn reads numbers")
-def test_number_mode_is_refused_until_the_library_reads_numbers(page):
-    status, _, answer = page.request("POST", "/api/classify?number=1", SEVEN)
-    assert status == 501 and "cannot read whole numbers" in answer["error"]
+def test_number_mode_answers_what_classify_number_prints_plus_views(page, net):
+    """?number=1 goes through reading.read_number: the number, each digit's box in the
+    posted image's pixels and the 28x28 view the network saw."""
+    ink, boxes = pen_number([4, 0, 7], np.random.default_rng(3), height=120)
+    body = on_paper(ink, np.random.default_rng(3), "white")
+    expected, _ = reading.read_number(net, body)
+    assert page.request("GET", "/api/model")[2]["can"]["number"] is True
+    status, _, answer = page.request("POST", "/api/classify?number=1", body)
+    assert status == 200 and answer["number"] == expected["number"] == "407"
+    assert [d["box"] for d in answer["digits"]] == [d["box"] for d in expected["digits"]]
+    assert all(np.array(d["view"]).shape == (28, 28) for d in answer["digits"])
 
 
-def test_number_mode_answers_what_read_number_gives(net, monkeypatch):
-    """A stand-in for reading.read_number (issue 9): the server passes its answer through
-    and adds each digit's 28x28 view."""
-    def read_number(net, source, name=None):
-        answer, x = reading.read_digit(net, source, name)
-        box = [70, 40, 210, 240]
-        return {"number": str(answer["digit"]), "confidence": answer["confidence"],
-                "digits": [{**answer, "box": box}]}, x[None]
-    monkeypatch.setattr(reading, "read_number", read_number, raising=False)
-    running = Running(net)
+def test_number_mode_is_refused_with_400_for_a_network_of_clothes(net):
+    clothes = copy.deepcopy(net)
+    clothes.meta = {**net.meta, "dataset": "fashion-mnist"}
+    running = Running(clothes)
     try:
-        assert running.request("GET", "/api/model")[2]["can"]["number"] is True
+        assert running.request("GET", "/api/model")[2]["can"]["number"] is False
         status, _, answer = running.request("POST", "/api/classify?number=1", SEVEN)
     finally:
         running.stop()
-    assert status == 200 and answer["number"] == "7"
-    assert answer["digits"][0]["box"] == [70, 40, 210, 240]
-    assert np.array(answer["digits"][0]["view"]).shape == (28, 28)
+    assert status == 400 and "trained on Fashion-MNIST" in answer["error"]
 
 
 def test_imagine_pictures_are_pngs_the_network_reads_as_their_digit(page, net):
