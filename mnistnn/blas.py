@@ -3,7 +3,7 @@
 On a 2-core machine with another busy process, two OpenBLAS threads fight it for the
 cores and a matrix product can take many times longer than with one thread (measured in
 the README's Performance section). A small network gains nothing from a second thread,
-so it always gets one; a large one gets the cores the load average says are free, at
+so it always gets one; a large one gets the cores other processes leave free now, at
 least one. OPENBLAS_NUM_THREADS or OMP_NUM_THREADS, when the user sets either, win.
 
 The thread count changes the order of floating-point sums, so a run records its count
@@ -23,6 +23,7 @@ import ctypes
 import os
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 SMALL = 100_000   # parameters: below this a second thread never helped (784-30-10 has 23,860)
@@ -42,8 +43,31 @@ def choose(n_params):
     if n_params < SMALL:
         return 1
     cores = os.cpu_count() or 1
-    busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cores, int(cores - busy + 0.5)))
+    return max(1, min(cores, int(cores - busy_elsewhere() + 0.5)))
+
+
+def busy_elsewhere(seconds=0.25):
+    """The cores other processes keep busy now: all CPU time the machine spent in a short
+    look (/proc/stat) less this process's own. Where there is no /proc, the one-minute load
+    average, which lags: it still counts, for a minute, a process that has just ended."""
+    before = _busy_ticks(), time.process_time(), time.perf_counter()
+    if before[0] is None:
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    time.sleep(seconds)
+    after = _busy_ticks(), time.process_time(), time.perf_counter()
+    wall = after[2] - before[2]
+    everyone = (after[0] - before[0]) / os.sysconf("SC_CLK_TCK") / wall
+    return max(0.0, everyone - (after[1] - before[1]) / wall)
+
+
+def _busy_ticks():
+    """CPU time all processes have used since boot, in clock ticks, or None (no /proc)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(ticks) - ticks[3] - ticks[4]      # all but idle and iowait
 
 
 def busy_note(n, n_params):

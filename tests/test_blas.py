@@ -1,6 +1,10 @@
 """Threads (blas.py): one for small networks or a busy machine, the user's choice wins,
 a resumed run keeps its count; a batch split over threads, each on one OpenBLAS thread."""
+import os
+import subprocess
+import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -27,14 +31,38 @@ def openblas():
 def test_small_networks_get_one_thread_and_large_ones_the_free_cores(no_user_choice,
                                                                      monkeypatch):
     monkeypatch.setattr(blas.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(blas.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    monkeypatch.setattr(blas, "busy_elsewhere", lambda: 0.1)
     assert blas.choose(23_860) == 1                      # 784-30-10
     assert blas.choose(1_275_200) == 2                   # 784-800-800-10, a quiet machine
     assert blas.busy_note(2, 1_275_200) == ""
-    monkeypatch.setattr(blas.os, "getloadavg", lambda: (1.0, 1.0, 1.0))   # one other process
+    monkeypatch.setattr(blas, "busy_elsewhere", lambda: 1.0)   # one other process
     assert blas.choose(1_275_200) == 1
     assert "The machine is busy: training with 1 BLAS thread(s) of 2" in blas.busy_note(
         1, 1_275_200)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="no /proc/stat here")
+def test_busy_elsewhere_sees_another_process_now_and_not_this_one():
+    """A process spinning on a core counts as about one core; this process's own work does
+    not count (the look is /proc/stat less our CPU time, not the lagging load average)."""
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert blas.busy_elsewhere(0.5) > 0.6
+    finally:
+        spin.kill()
+        spin.wait()
+    mine = threading.Thread(target=lambda: sum(range(10**7)))
+    mine.start()
+    before = blas.busy_elsewhere(0.3)
+    mine.join()
+    assert before < 0.9          # our own spinning thread is not another process's load
+
+
+def test_without_proc_the_load_average_decides(monkeypatch):
+    monkeypatch.setattr(blas, "_busy_ticks", lambda: None)
+    monkeypatch.setattr(blas.os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    assert blas.busy_elsewhere() == 1.5
 
 
 def test_the_users_setting_wins(no_user_choice, monkeypatch, openblas):
