@@ -79,7 +79,8 @@ def config_options(command):
 @data_dir_option
 @weights_dir_option
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
-              help="Continue the run saved in this checkpoint.")
+              help="Continue the run saved in this checkpoint, in its own folder unless "
+                   "--weights-dir says where.")
 @no_download_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no notes.")
 @click.option("--json", "as_json", is_flag=True,
@@ -107,7 +108,7 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
       mnistnn train --dataset fashion-mnist --recipe wide
       mnistnn train --resume weights/latest.npz --epochs 2
     """
-    from . import checkpoint, data, datasets
+    from . import data, datasets
     from . import train as training
 
     given = {k: v for k, v in options.items()
@@ -124,7 +125,7 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     dataset = datasets.get(start.config.dataset)
-    weights_dir = weights_dir or checkpoint.default_weights_dir(dataset.name)
+    weights_dir = training.folder_of(start, dataset.name, weights_dir)
     images = load_data(data_dir, no_download, quiet, dataset.name)
     try:
         train_set, validation = training.split(data.to_inputs(images.train_images),

@@ -82,6 +82,20 @@ def resume(path, changes=None, on_note=None):
     return Start(saved.net, config, state, saved.velocity, Path(path))
 
 
+def folder_of(start, dataset, chosen=None):
+    """Where a run writes its checkpoints: the folder chosen (--weights-dir), else, for a
+    resumed run, the folder of the checkpoint it continues, so that the run goes on where
+    it was and never replaces another; else (a new run, or the model shipped inside the
+    package) the data set's default folder."""
+    if chosen:
+        return Path(chosen)
+    source = start.source
+    package = checkpoint.shipped().parent.resolve()
+    if source and Path(source).resolve().parent != package:
+        return Path(source).parent
+    return checkpoint.default_weights_dir(dataset)
+
+
 def _set_length(config, state, more, path, note):
     """`more` epochs after the saved ones (None: the run's own length, if any is left)."""
     if more is None:

@@ -108,6 +108,23 @@ def test_resume_into_another_folder(good, tiny_mnist, tmp_path):
     assert checkpoint.read(tmp_path / "wnew" / "latest.npz").meta["state"]["epoch"] == 3
 
 
+def test_resume_as_the_ctrl_c_hint_says_goes_on_in_the_runs_own_folder(good, tiny_mnist,
+                                                                       tmp_path, monkeypatch):
+    """`mnistnn train --resume run/latest.npz`, no --weights-dir (as printed after Ctrl-C),
+    continues in run/ and leaves ./weights, another run, exactly as it was."""
+    folder = copy_of(good, tmp_path / "run")
+    other = copy_of(good, tmp_path / "weights")
+    before = {p.name: p.read_bytes() for p in other.iterdir()}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MNISTNN_WEIGHTS_DIR", raising=False)
+    result = invoke("train", "--resume", folder / "latest.npz", "--epochs", 1,
+                    "--data-dir", tiny_mnist, "--no-download", "-q")
+    assert result.exit_code == 0, result.output
+    assert checkpoint.read(folder / "latest.npz").meta["state"]["epoch"] == 3
+    assert epochs_in(folder) == [1, 2, 3]
+    assert {p.name: p.read_bytes() for p in other.iterdir()} == before
+
+
 def test_resume_the_shipped_model(tiny_mnist, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("train", "--resume", checkpoint.SHIPPED, "--epochs", 1, "--lr", "1e-9",
