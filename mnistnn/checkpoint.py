@@ -292,6 +292,11 @@ def _check_training_meta(meta):
         raise CheckpointError("damaged training metadata: 'interrupted' is not true or false")
     if not isinstance(meta.get("metrics"), (dict, type(None))):
         raise CheckpointError("damaged training metadata: 'metrics' is not a mapping")
+    accuracy = meta.get("test_accuracy", 0.0)
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) \
+            or not 0 <= accuracy <= 1:
+        raise CheckpointError("damaged training metadata: 'test_accuracy' is not a number "
+                              "from 0 to 1")
 
 
 def _kind(head):

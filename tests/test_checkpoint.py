@@ -305,6 +305,8 @@ CRAFTED = {
     "config.nesterov a number": (lambda p: with_meta(p, config=config_with(p, nesterov=1)),
                                  "nesterov must be true or false"),
     "interrupted a string": (lambda p: with_meta(p, interrupted="no"), "'interrupted'"),
+    "test_accuracy a word": (lambda p: with_meta(p, test_accuracy="high"), "'test_accuracy'"),
+    "test_accuracy above 1": (lambda p: with_meta(p, test_accuracy=99.6), "'test_accuracy'"),
     ".npy members that are pickles": (pickled_members, "not a readable mnistnn checkpoint "
                                                        "(a damaged .npz archive (array W0))"),
     "sizes [100, 10]": (lambda p: with_meta(p, sizes=[100, 10], config=None),
