@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnistnn import checkpoint, reading
+from mnistnn import checkpoint
 from test_server import Running
 
 pytestmark = pytest.mark.slow
@@ -225,54 +225,18 @@ def test_a_finger_draws_on_a_phone_sized_screen(open_page):
 
 
 def test_a_two_digit_number(open_page):
+    """Number mode reads the pad through reading.read_number: the number, a box per digit
+    over the drawing, and each digit's 28x28 with its reading."""
     page = open_page(**LAPTOP)
     model = page.page.evaluate("() => fetch('/api/model').then(r => r.json())")
-    if not model["can"]["number"]:
-        # Until reading.read_number lands (issue 9) the page offers no number mode, and
-        # a number drawn on the pad is read as one digit.
-        assert page.page.locator("#mode").is_hidden()
-        page.draw(FOUR_TWO)
-        assert re.fullmatch(r"\d", page.text("#answer"))
-        pytest.skip("number mode lights up when reading.read_number exists (issue 9)")
-    page.page.click("#mode button[data-mode='number']")
-    page.draw(FOUR_TWO)
-    assert page.text("#answer") == "42"
-    assert page.page.locator("#boxes rect").count() == 2
-    page.shoot("number")
-
-
-def test_number_mode_shows_each_digit_and_its_box(open_page, site, monkeypatch):
-    """The page's number mode against a stand-in for reading.read_number that reads the
-    pad's left and right halves (issue 9's answer: number, confidence, digits with boxes)."""
-    def halves(net, source, name=None):
-        from PIL import Image
-        import io
-        grey = np.asarray(Image.open(io.BytesIO(source)).convert("L"))
-        digits, inputs = [], []
-        for left in (0, grey.shape[1] // 2):
-            half = grey[:, left:left + grey.shape[1] // 2]
-            if half.min() >= 128:
-                continue                                  # no ink in this half (yet)
-            out = io.BytesIO()
-            Image.fromarray(half).save(out, "PNG")
-            answer, x = reading.read_digit(net, out.getvalue(), name)
-            ys, xs = np.nonzero(half < 128)
-            box = [left + int(xs.min()), int(ys.min()), left + int(xs.max()) + 1, int(ys.max()) + 1]
-            digits.append({**answer, "box": box})
-            inputs.append(x)
-        number = "".join(str(d["digit"]) for d in digits)
-        confidence = float(np.prod([d["confidence"] for d in digits]))
-        return {"number": number, "confidence": confidence, "digits": digits}, np.array(inputs)
-    monkeypatch.setattr(site.server.api, "read_number", halves)
-    monkeypatch.setitem(site.server.api.card["can"], "number", True)
-    page = open_page(**LAPTOP)
+    assert model["can"]["number"] is True
     page.page.click("#mode button[data-mode='number']")
     page.draw(FOUR_TWO)
     assert page.text("#answer") == "42"
     assert page.page.locator("#boxes rect").count() == 2
     assert page.page.locator("#digits figure").count() == 2
     assert page.page.locator("#digits figcaption").first.inner_text().startswith("4 · ")
-    page.shoot("number-stand-in", figure=False)
+    page.shoot("number")
 
 
 def test_not_a_digit_is_shown_when_the_answer_says_so(open_page, site, monkeypatch):
