@@ -174,7 +174,7 @@ def test_command(weights, weights_dir, dataset, data_dir, no_download, as_json, 
         if path:
             check_output(path, hint)  # before the work, not after the whole report
     threshold = min_accuracy
-    net = load_network(weights, weights_dir, dataset)
+    net = load_network(weights, weights_dir, dataset, quiet)
     entry = datasets.trained_on(net.meta)
     test_set = load_data(data_dir, no_download, quiet, entry.name)
     inputs = data.to_inputs(test_set.test_images)

@@ -153,13 +153,15 @@ def sigterm_as_interrupt():
             signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
-def load_network(weights, weights_dir=None, dataset=None):
+def load_network(weights, weights_dir=None, dataset=None, quiet=False):
     """The network to use (trained on `dataset` when given), saying on stderr which file
-    it came from: see checkpoint.locate."""
+    it came from (unless quiet): see checkpoint.locate."""
     from . import checkpoint
 
     path = checkpoint.locate(weights, weights_dir, dataset)
     net = checkpoint.load(path, dataset=dataset)
+    if quiet:
+        return net
     if path in map(checkpoint.shipped, datasets.NAMES):
         train = "mnistnn train" + (f" --dataset {dataset}" if dataset else "")
         note(f"Using the model that ships with mnistnn ({checkpoint.describe(net)}); "

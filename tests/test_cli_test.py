@@ -71,3 +71,10 @@ def test_min_accuracy_refuses_what_is_ambiguous_or_out_of_range(weights, tiny_mn
 def test_help_says_how_min_accuracy_reads():
     text = invoke("test", "--help").stdout
     assert "1 alone is refused as ambiguous" in " ".join(text.split())
+
+
+def test_quiet_means_no_notes_on_stderr(weights, tiny_mnist):
+    result = run_test(weights, tiny_mnist, "--json", "-q")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert json.loads(result.stdout)["accuracy"] >= 0
+    assert "Using" in run_test(weights, tiny_mnist, "--json").stderr
