@@ -199,6 +199,8 @@ class Trainer:
         blame = "learning rate ({:g}) is probably too high".format(self.config.lr)
         if self.config.l2:
             blame += f", or the weight decay ({self.config.l2:g}) too strong"
+        if self.config.max_norm:
+            blame += f", or the max-norm limit ({self.config.max_norm:g}) too tight"
         raise TrainingDiverged(
             f"training collapsed in epoch {self.epoch + 1}: the network gives the same "
             f"answer whatever the image (training accuracy {train['accuracy']:.1%}, chance "

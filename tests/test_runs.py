@@ -324,3 +324,9 @@ def test_collapse_is_detected_with_a_finite_loss(tiny_mnist, tmp_path):
     assert message.startswith("Error: training collapsed in epoch 1: the network gives the "
                               "same answer whatever the image (training accuracy ")
     assert "finite loss" in message and "diverged" not in message
+
+
+def test_a_collapse_under_a_tight_max_norm_names_it(tiny_mnist, tmp_path):
+    result = train_tiny(tiny_mnist, tmp_path / "w", "--epochs", 2, "--max-norm", "1e-30")
+    assert result.exit_code == 1
+    assert "or the max-norm limit (1e-30) too tight" in result.stderr.splitlines()[-1]
