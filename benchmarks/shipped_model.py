@@ -18,8 +18,9 @@
 - `mnistnn test`'s inference on the 10,000 test images (Network.predict, median of 5).
 
 --write PATH saves the checkpoint to PATH with the test accuracy measured here in its
-metadata ("test_accuracy", which `draw`'s model card shows). A Fashion-MNIST checkpoint
-gets the figures that apply to it: size, test accuracy, inference.
+metadata ("test_accuracy", which `draw`'s model card shows), without the momentum state
+(the model to use, as best.npz is; a resumed run starts its momentum afresh). A
+Fashion-MNIST checkpoint gets the figures that apply to it: size, test accuracy, inference.
 
 Printed and drawn digits count as read when the network's answer is right; how many of them
 the "not a digit" detector would reject is printed beside (classify says "not a digit"
@@ -49,8 +50,8 @@ from test_imaging import random_drawing  # noqa: E402
 
 # Fonts whose digit code points draw pictures, not digits: URW's Dingbats (D050000L).
 SYMBOL_FONTS = ("D050000L",)
-GOALS = {"size": 4.0, "test": 0.995, "printed": 0.97, "drawn": 0.99, "classify": 0.5,
-         "inference": 1.5}
+GOALS = {"size": 4.0, "test": 0.995, "fashion": 0.935, "printed": 0.97, "drawn": 0.99,
+         "classify": 0.5, "inference": 1.5}
 
 
 def font_files(folder):
@@ -135,17 +136,18 @@ def main():
     print(f"{args.weights}: {checkpoint.describe(net)}; OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, load average "
           f"{os.getloadavg()[0]:.2f}")
-    size = Path(args.weights).stat().st_size / 1e6
-    line("file size", size, "<= 4 MB", f"{size:.2f} MB", size <= GOALS["size"])
     test = data.ensure(args.data_dir, allow_download=False, dataset=dataset.name)
     x_test = data.to_inputs(test.test_images)
     accuracy = net.accuracy(x_test, test.test_labels)
-    line(f"{dataset.title} test accuracy", accuracy, ">= 99.5%", f"{100 * accuracy:.2f}%",
-         accuracy >= GOALS["test"])
+    goal = GOALS["test"] if dataset.style == "mnist" else GOALS["fashion"]
+    line(f"{dataset.title} test accuracy", accuracy, f">= {100 * goal:g}%",
+         f"{100 * accuracy:.2f}%", accuracy >= goal)
     if args.write:
-        checkpoint.save(args.write, net, {**saved.meta, "test_accuracy": round(accuracy, 6)},
-                        saved.velocity)
+        checkpoint.save(args.write, net, {**saved.meta, "test_accuracy": round(accuracy, 6)})
         print(f"  wrote {args.write}, its test accuracy in its metadata")
+    size = Path(args.write or args.weights).stat().st_size / 1e6
+    line("file size" + (" as written" if args.write else ""), size, "<= 4 MB",
+         f"{size:.2f} MB", size <= GOALS["size"])
     if dataset.style != "mnist":
         seconds = inference_seconds(net, x_test)
         line("inference on the 10,000 test images", seconds, "<= 1.5 s", f"{seconds:.3f} s",
