@@ -444,6 +444,18 @@ def test_the_shipped_models_load(name, classes):
     assert net.meta["version"] in (1, 2)
 
 
+def test_the_shipped_mnist_model_is_the_cnn_recipes_as_the_readme_says():
+    """README, "The model that ships": the cnn recipe, seed 0, 99.62% on the test digits
+    (stamped by benchmarks/shipped_model.py --write), under 4 MB."""
+    from mnistnn import recipes
+
+    assert checkpoint.SHIPPED.stat().st_size <= 4 * 1024 * 1024
+    meta = checkpoint.read(checkpoint.SHIPPED).meta
+    assert meta["layers"] == recipes.settings("cnn")["sizes"] and meta["config"]["seed"] == 0
+    assert meta["config"]["rotate"] == recipes.settings("cnn")["rotate"]   # distorted digits
+    assert meta["test_accuracy"] == 0.9962
+
+
 def test_the_trainers_metadata_passes_the_schema(tmp_path):
     trained_meta(tmp_path / "ok.npz")
     assert checkpoint.read(tmp_path / "ok.npz").meta["state"]["epoch"] == 2
