@@ -4,6 +4,9 @@
     python benchmarks/detector.py --data-dir data --compare   # methods side by side (dev sets)
     python benchmarks/detector.py --data-dir data             # held-out figures (also printed
                                                               # by benchmarks/numbers.py)
+    python benchmarks/detector.py --data-dir data --dev       # the detector on the dev sets
+    python benchmarks/detector.py --data-dir data --write --layers SPEC --output FILE
+    python benchmarks/detector.py --data-dir data --detector FILE   # measure another one
 
 --write trains reject.SIZES on MNIST training digits 0-49,999 against 24,000 non-digits
 drawn by benchmarks/nondigit_training.py (seed 2), sets the threshold to keep reject.KEEP
@@ -51,11 +54,11 @@ def forms(sources):
     return np.stack(out)
 
 
-def build(mnist, on_epoch=None):
+def build(mnist, sizes=reject.SIZES, on_epoch=None):
     """The detector, trained from scratch (see the module's docstring)."""
     nondigit = training_nondigits(TRAINING, seed=2)
     images = data.to_inputs(mnist.train_images)
-    return reject.fit(images[:50000], nondigit, images[50000:], on_epoch=on_epoch)
+    return reject.fit(images[:50000], nondigit, images[50000:], sizes, on_epoch=on_epoch)
 
 
 def dev_sets(mnist):
@@ -122,19 +125,34 @@ def print_measure(net, mnist, fashion_dir):
           f"counted wrong | | -{100 * drop:.2f} points | <= 0.3 |")
 
 
+def print_dev(mnist):
+    """The detector's figures on the development sets: the ones to choose a detector by."""
+    detector = reject.load(reject.DETECTORS["mnist"])
+    print("| development set | images | rejected |\n|---|---:|---:|")
+    for name, x in dev_sets(mnist).items():
+        print(f"| {name} | {len(x)} | {1 - float(np.mean(detector.accepts(x))):.1%} |")
+
+
 def main():
     args = parse()
     mnist = data.ensure(args.data_dir, allow_download=False)
     if args.write:
         started = time.perf_counter()
-        detector = build(mnist, on_epoch=lambda m: print(f"epoch {m['epoch']}: loss "
-                                                         f"{m['train_loss']:.4f}", flush=True))
+
+        def progress(m):
+            print(f"epoch {m['epoch']}: loss {m['train_loss']:.4f}", flush=True)
+        detector = build(mnist, args.layers, on_epoch=progress)
         reject.save(args.output, detector, {"built_by": "python benchmarks/detector.py --write"})
         print(f"{args.output}: threshold {detector.threshold:.3f}, "
               f"{time.perf_counter() - started:.0f} s")
         return
+    if args.detector:
+        reject.DETECTORS["mnist"] = Path(args.detector)
     net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
     print(f"network: {checkpoint.describe(net)}")
+    if args.dev:
+        print_dev(mnist)
+        return
     if args.compare:
         from methods import compare
         compare(net, mnist, dev_sets(mnist))
@@ -152,6 +170,12 @@ def parse():
     parser.add_argument("--output", default=str(reject.DETECTORS["mnist"]),
                         help="where --write puts it (default: the shipped file)")
     parser.add_argument("--compare", action="store_true", help="methods side by side")
+    parser.add_argument("--layers", default=reject.SIZES,
+                        help="with --write: the detector's layers (default: reject.SIZES)")
+    parser.add_argument("--dev", action="store_true", help="the detector on the development "
+                        "sets (digits: val, photo, pen; non-digits: non, fresh)")
+    parser.add_argument("--detector", help="measure with this detector file instead of the "
+                        "shipped one")
     return parser.parse_args()
 
 

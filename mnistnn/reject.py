@@ -31,8 +31,10 @@ from .form import PIXELS
 
 MODELS = Path(__file__).parent / "models"
 DETECTORS = {"mnist": MODELS / "digit-detector.npz"}   # data set -> its detector
-SIZES = (PIXELS, 1024, 512, 2)   # the detector's layers (output 0: not a digit, 1: a digit)
-KEEP = 0.996              # share of held-out training digits the threshold keeps
+# The detector's layers (output 0: not a digit, 1: a digit): the shipped classifier's
+# convolutional stack with two outputs.
+SIZES = "1x28x28,conv32k5,pool2,conv64k5,pool2,256,2"
+KEEP = 0.998              # share of held-out training digits the threshold keeps
 
 _loaded = {}              # path -> Detector: each file is read once per process
 
@@ -83,7 +85,7 @@ def save(path, detector, meta=None):
     from .network import Network
 
     about = {"dataset": detector.dataset, "threshold": detector.threshold, "keeps": KEEP}
-    half = Network(detector.net.sizes, detector.net.activation.name, detector.net.cost.name)
+    half = Network(detector.net.spec, detector.net.activation.name, detector.net.cost.name)
     half.weights = [W.astype(np.float16) for W in detector.net.weights]
     half.biases = [b.astype(np.float16) for b in detector.net.biases]
     checkpoint.save(path, half, {**(meta or {}), "detector": about})
@@ -96,16 +98,17 @@ def fit(digits, nondigits, held_out, sizes=SIZES, epochs=30, seed=0, on_epoch=No
     it keeps KEEP of the held_out digits (K, 784). Seconds (tiny data) to about 14 minutes
     (MNIST and 24,000 non-digits, one core)."""
     from .network import Network
+    from .config import normal_layers
     from .train import TrainConfig, Trainer
 
     repeat = max(1, int(round(0.8 * len(digits) / len(nondigits))))
     x = np.concatenate([digits, np.repeat(nondigits, repeat, axis=0)]).astype(np.float32)
     y = np.r_[np.ones(len(digits), dtype=int), np.zeros(repeat * len(nondigits), dtype=int)]
-    config = TrainConfig(sizes=tuple(sizes), activation="relu", cost="log-likelihood",
+    config = TrainConfig(sizes=normal_layers(sizes), activation="relu", cost="log-likelihood",
                          lr=0.05, momentum=0.9, batch_size=128, epochs=epochs, seed=seed,
                          validation_size=0, rotate=8, shift=1, scale=0.1, l2=5e-4,
                          dropout=0.2, schedule="cosine")
-    net = Network(list(sizes), "relu", "log-likelihood", seed=seed)
+    net = Network(config.sizes, "relu", "log-likelihood", seed=seed)
     Trainer(net, config, (x, y)).run(on_epoch=on_epoch)
     net.weights = [W.astype(np.float16).astype(np.float32) for W in net.weights]  # as saved
     net.biases = [b.astype(np.float16).astype(np.float32) for b in net.biases]
