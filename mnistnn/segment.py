@@ -42,11 +42,12 @@ def read_line(ink, score):
     digit" detector's log-odds less its threshold, or zeros). Raises ImageError when the
     line holds more than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
-    path = best_path(*line)
+    path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
     return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
 
 
 Line = namedtuple("Line", "prims groups p height odds")
+WRITING = 0.2   # a line at least this share of the image's height is writing, not specks
 
 
 def candidates(ink, score):
@@ -129,17 +130,22 @@ def _crop(prims, i, j):
 # `python benchmarks/numbers.py --fit-segmentation` on numbers made of MNIST *training*
 # digits.
 FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
-WEIGHTS = np.array([1.0, 0.1, 0.796, -1.336, -0.282, -30.0, -0.796, 0.474, -30.0])
-SKIP = 0.474
+WEIGHTS = np.array([1.0, 0.168, 0.0, -1.336, -0.1, -30.0, -2.245, 0.474, -30.0])
+SKIP = 1.336
 
 
-def best_path(prims, groups, p, height, odds, weights=WEIGHTS, skip=SKIP):
+def best_path(prims, groups, p, height, odds, weights=WEIGHTS, skip=SKIP, writing=False):
     """Indices into groups of the digits of the best reading, left to right: the path
     through the primitives maximising the sum of its digits' scores less the cost of
-    the primitives it leaves out."""
+    the primitives it leaves out. writing=True: the line is writing, not specks (see
+    read_line), so when leaving everything out scores best (a blob of touching digits the
+    detector doubts), the pieces as tall as the line are read anyway."""
     scores = group_features(prims, groups, p, height, odds) @ weights   # (len(groups),)
     tall = np.array([(np.ptp(q.ys) + 1) / height for q in prims])
-    return _best_path(len(prims), groups, scores, skip * np.minimum(1.0, tall / 0.65))
+    path = _best_path(len(prims), groups, scores, skip * np.minimum(1.0, tall / 0.65))
+    if path or not writing:
+        return path
+    return _best_path(len(prims), groups, scores, np.where(tall >= 0.65, 1e9, 0.0))
 
 
 def _best_path(n, groups, scores, skip_cost):

@@ -285,3 +285,19 @@ def test_a_10000_by_300_image(shipped):
     assert answer["number"] == "314159"
     assert all(4000 <= d["box"][0] < d["box"][2] <= 4000 + ink.shape[1] + 10
                for d in answer["digits"])
+
+
+def test_ink_as_tall_as_the_line_is_always_read_even_when_every_reading_scores_low(shipped):
+    """When leaving everything out beats every reading (here leaving a piece out earns 50),
+    a line of real writing still gets its digits rather than "only specks of ink"."""
+    rng = np.random.default_rng(4)
+    ink, _ = pen_number([3, 7], rng, height=120)
+    line = segment.candidates(ink, reading.piece_scorer(shipped))
+    assert segment.best_path(*line, skip=-50.0) == []
+    path = segment.best_path(*line, skip=-50.0, writing=True)
+    assert "".join(str(int(line.p[g].argmax())) for g in path) == "37"
+    assert line.height >= segment.WRITING * ink.shape[0]         # read_line says: writing
+    specks = np.zeros((300, 400), dtype=np.float32)
+    specks[60:63, 100:103] = specks[200:202, 300:302] = 1.0
+    speck_line = segment.candidates(specks, reading.piece_scorer(shipped))
+    assert speck_line.height < segment.WRITING * specks.shape[0]  # ... and specks are not
