@@ -144,16 +144,18 @@ def test_classify_answers_what_classify_json_prints_plus_the_view(page, tmp_path
 
 
 def test_classify_with_units_names_the_strongest_hidden_units(page):
+    """The shipped network is convolutional: its units are the first layer's feature maps
+    (inside.py; a dense network's, its weight pictures, are tested in test_inside.py)."""
     status, _, answer = page.request("POST", "/api/classify?units=5", SEVEN)
-    assert status == 200 and answer["units"]["kind"] == "weights"
+    assert status == 200 and answer["units"]["kind"] == "feature-map"
     units = answer["units"]["units"]
     assert len(units) == 5 and len({u["unit"] for u in units}) == 5
     activations = [u["activation"] for u in units]
     assert activations == sorted(activations, reverse=True) and activations[0] > 0
     for unit in units:
-        picture = np.array(unit["picture"])
-        assert picture.shape == (28, 28) and np.abs(picture).max() == pytest.approx(1, abs=1e-3)
-        assert 0 <= unit["favours"] <= 9
+        picture = np.array(unit["picture"])                 # the 24x24 map of a 5x5 filter
+        assert picture.shape == (24, 24) and picture.max() == pytest.approx(1, abs=1e-3)
+        assert picture.min() >= 0 and unit["favours"] is None
     status, _, plain = page.request("POST", "/api/classify", SEVEN)
     assert "units" not in plain
 
