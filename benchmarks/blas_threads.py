@@ -8,11 +8,17 @@ OPENBLAS_NUM_THREADS=1 and =2, first alone, then while this script keeps one cor
 with a plain Python loop (what another person's job does on a shared 2-core machine).
 Prints the median of --repeat runs of each, and the ratio 2 threads / 1 thread.
 """
+import sys
+from pathlib import Path
+
+# This folder holds numbers.py (the name issue 9 gives it), which would hide the standard
+# library's numbers module (numpy imports it) when a script here runs: leave it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import os
 import statistics
 import subprocess
-import sys
 
 CHILD = r"""
 import sys, time

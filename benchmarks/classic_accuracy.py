@@ -6,11 +6,17 @@ Each seed trains the classic 784-30-10 network in a fresh weights folder with th
 command, then `mnistnn test --json` reads the accuracy of its best.npz. Prints each
 seed's figure and the median.
 """
+import sys
+from pathlib import Path
+
+# This folder holds numbers.py (the name issue 9 gives it), which would hide the standard
+# library's numbers module (numpy imports it) when a script here runs: leave it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 

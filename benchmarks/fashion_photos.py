@@ -11,6 +11,13 @@ both.
     python benchmarks/fashion_photos.py --data-dir data              # the shipped model
     python benchmarks/fashion_photos.py --data-dir data -n 10000 --weights my.npz
 """
+import sys
+from pathlib import Path
+
+# This folder holds numbers.py (the name issue 9 gives it), which would hide the standard
+# library's numbers module (numpy imports it) when a script here runs: leave it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import io
 import json
