@@ -14,7 +14,9 @@ on what tells this digit apart. Regularisers keep the picture natural:
   - blur: a Gaussian blur after every step, sigma annealed from 1 to 0.5 pixels;
   - an ink budget: like a pen, the image holds at most 100 pixels' worth of ink (what an
     MNIST digit holds on average), projected after every step: an L1 constraint that
-    keeps the background black and the strokes few;
+    keeps the background black and the strokes few; and, as a pen leaves ink, at least
+    60: a convolutional network already reads blank paper as a 1, and without a floor
+    its 1 stayed blank paper;
   - a frame: MNIST digits fit in the central 20x20 box, so ink fades out beyond it;
   - pixels are clamped to [0, 1].
 A network trained on Fashion-MNIST gets that data set's budget and frame instead (FORMS).
@@ -33,10 +35,12 @@ OBJECTIVES = ("log-probability", "score")
 _r = np.abs(np.arange(SIDE) - MIDDLE)                         # distance from the centre line
 _edge = np.maximum(_r[:, None], _r[None, :])                  # (28, 28) "square radius"
 FRAME = np.clip(1 - (_edge - BOX / 2) / 3, 0, 1).astype(np.float32)  # 1 on the BOX, 0 at edge
-# The ink budget and frame of each data set's form (datasets.Dataset.style): an MNIST digit
-# holds 102 pixels' worth of ink on average and fits the 20x20 box; a Fashion-MNIST object
-# holds 224 (its grey levels fill it) and its longer side spans the whole field.
-FORMS = {"mnist": (100.0, FRAME), "fashion": (220.0, np.ones((SIDE, SIDE), np.float32))}
+# The ink budget, frame and least ink of each data set's form (datasets.Dataset.style): an
+# MNIST digit holds 102 pixels' worth of ink on average and fits the 20x20 box; a
+# Fashion-MNIST object holds 224 (its grey levels fill it) and its longer side spans the
+# whole field.
+FORMS = {"mnist": (100.0, FRAME, 60.0),
+         "fashion": (220.0, np.ones((SIDE, SIDE), np.float32), 0.0)}
 
 
 def imagine(net, digit, method="maximise", steps=200, seed=0, **options):
@@ -84,6 +88,7 @@ def maximise(net, digits, steps=200, seed=0, lr=0.05, ink=None, jitter=2, copies
     """
     form = FORMS[trained_on(net.meta).style]
     ink, frame = form[0] if ink is None else ink, form[1] if frame is None else frame
+    least = min(form[2], ink)
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}: choose {', '.join(OBJECTIVES)}")
     rng = np.random.default_rng(seed)
@@ -98,7 +103,7 @@ def maximise(net, digits, steps=200, seed=0, lr=0.05, ink=None, jitter=2, copies
         sigma = blur[0] + (blur[1] - blur[0]) * t / max(steps - 1, 1)
         if sigma > 0:
             x = gaussian_blur(x, sigma)
-        x = project_ink(x, ink, frame=frame) if ink else np.clip(x * frame, 0, 1)
+        x = project_ink(x, ink, frame=frame, least=least) if ink else np.clip(x * frame, 0, 1)
     return x
 
 
@@ -126,16 +131,25 @@ def objective_delta(net, a, y):
     return (1 - a) * (y - a / a.sum(axis=1, keepdims=True))
 
 
-def project_ink(x, ink, iterations=30, frame=FRAME):
-    """Spend at most `ink` per image (K, 28, 28): clip(x - tau, 0, 1) * frame, with the
-    smallest threshold tau >= 0 that keeps the total within budget (found by bisection)."""
+def project_ink(x, ink, iterations=30, frame=FRAME, least=0.0):
+    """Spend at most `ink` and at least `least` per image (K, 28, 28): clip(x - tau, 0, 1)
+    * frame, with the threshold tau nearest 0 that brings the total within those bounds
+    (found by bisection; a negative tau raises every pixel alike)."""
+    def spent(tau):
+        return (np.clip(x - tau, 0, 1) * frame).sum(axis=(1, 2), keepdims=True)
+
     lo = np.zeros((len(x), 1, 1), dtype=x.dtype)                # tau = 0: just clip
     hi = np.full_like(lo, max(float(x.max()), 0) + 1)           # the sum is 0 here
+    low, high = np.full_like(lo, -1.0), np.zeros_like(lo)       # tau = -1: every pixel 1
     for _ in range(iterations):
         tau = (lo + hi) / 2
-        over = (np.clip(x - tau, 0, 1) * frame).sum(axis=(1, 2), keepdims=True) > ink
+        over = spent(tau) > ink
         lo, hi = np.where(over, tau, lo), np.where(over, hi, tau)
-    return np.clip(x - hi, 0, 1) * frame                         # hi never overspends
+        tau = (low + high) / 2
+        under = spent(tau) < least
+        low, high = np.where(under, low, tau), np.where(under, tau, high)
+    tau = np.where(spent(0) < least, low, hi)   # hi never overspends, low never underspends
+    return np.clip(x - tau, 0, 1) * frame
 
 
 def backproject(net, digits, low=0.01, high=0.99):

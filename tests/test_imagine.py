@@ -176,6 +176,25 @@ def test_project_ink_keeps_the_budget_and_leaves_a_frugal_image_alone():
     np.testing.assert_allclose(project_ink(light, 80), light, atol=1e-6)
 
 
+def test_project_ink_lifts_an_image_below_the_least_ink_evenly():
+    light = np.zeros((2, 28, 28), np.float32)
+    light[0, 10:14, 10:14] = 0.2                                  # 3.2 pixels' worth
+    light[1, 8:20, 8:20] = 0.5                                    # 72: within the bounds
+    out = project_ink(light, 80, least=40)
+    np.testing.assert_allclose(out[0].sum(), 40, rtol=1e-3)
+    assert out[0, 12, 12] > out[0, 5, 5] > 0 and np.all(out[0][FRAME == 0] == 0)
+    np.testing.assert_allclose(out[1], light[1], atol=1e-6)
+
+
+def test_the_shipped_networks_one_is_ink_not_blank_paper():
+    """A conv net reads blank paper as a 1: without the least ink its imagined 1 stayed
+    blank; with it, the 1 is a stroke of about 60 pixels' worth, read as a 1."""
+    net = checkpoint.load(checkpoint.SHIPPED)
+    one = imagine(net, 1)
+    assert one.sum() >= 59 and net.predict(one.reshape(1, -1))[0] == 1
+    assert one[:, 14].sum() > 4 * one[:, 3].sum()                  # ink in the middle
+
+
 def test_backproject_of_a_one_layer_network_is_the_transposed_weights_oracle():
     net = Network([784, 10], "sigmoid", "log-likelihood", seed=2).astype(np.float64)
     t = np.full(10, 0.01)
