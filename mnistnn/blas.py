@@ -42,7 +42,7 @@ def choose(n_params):
         return _users_count()
     if n_params < SMALL:
         return 1
-    cores = os.cpu_count() or 1
+    cores = _cores()
     return max(1, min(cores, int(cores - busy_elsewhere() + 0.5)))
 
 
@@ -72,7 +72,7 @@ def _busy_ticks():
 
 def busy_note(n, n_params):
     """A sentence when a large network gets fewer threads than there are cores."""
-    cores = os.cpu_count() or 1
+    cores = _cores()
     if user_chose() or n_params < SMALL or n >= cores:
         return ""
     return (f"The machine is busy: training with {n} BLAS thread(s) of {cores}, which is "

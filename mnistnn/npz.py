@@ -1,10 +1,11 @@
 """Reading arrays from an .npz archive that may be hostile, without trusting it.
 
-np.load would decompress any member it is asked for, whatever its size, and refuses a
-pickle with advice to "load it unsafely". Here every member's name and declared size
-is checked from the zip directory before a byte is decompressed, each .npy header is
-parsed (shape and dtype checked against what the caller expects) before its data is
-read, exactly as many bytes as that shape needs are read, and nothing is unpickled.
+np.load would decompress any member it is asked for, whatever its size, and its error for
+an object array suggests a setting mnistnn never uses. Here every member's name and
+declared size is checked from the zip directory before a byte is decompressed, each .npy
+header is parsed (shape and dtype checked against what the caller expects) before its
+data is read, exactly as many bytes as that shape needs are read, and nothing is
+unpickled.
 
     with Archive(path, r"(meta|W\\d+|b\\d+)") as npz:
         W0 = npz.array("W0", shape=(30, 784), kinds="f")

@@ -30,7 +30,7 @@ def openblas():
 
 def test_small_networks_get_one_thread_and_large_ones_the_free_cores(no_user_choice,
                                                                      monkeypatch):
-    monkeypatch.setattr(blas.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(blas, "_cores", lambda: 2)
     monkeypatch.setattr(blas, "busy_elsewhere", lambda: 0.1)
     assert blas.choose(23_860) == 1                      # 784-30-10
     assert blas.choose(1_275_200) == 2                   # 784-800-800-10, a quiet machine
