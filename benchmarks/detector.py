@@ -160,12 +160,18 @@ def main():
         print_measure(net, mnist, args.fashion_dir)
 
 
-def parse():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def measure_options(parser):
+    """The options of what is measured, shared with benchmarks/numbers.py: the data, the
+    Fashion-MNIST files (for the held-out photos) and the classifier."""
     parser.add_argument("--data-dir", default="data")
     parser.add_argument("--fashion-dir", default=str(ROOT.parent / "shared" / "fashion-mnist"))
     parser.add_argument("--weights", default=None)
     parser.add_argument("--weights-dir", default="weights")
+    return parser
+
+
+def parse():
+    parser = measure_options(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     parser.add_argument("--write", action="store_true", help="rebuild the shipped detector")
     parser.add_argument("--output", default=str(reject.DETECTORS["mnist"]),
                         help="where --write puts it (default: the shipped file)")

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
 
-from detector import print_measure  # noqa: E402
+from detector import measure_options, print_measure  # noqa: E402
 from mnistnn import checkpoint, data, imaging, reading, segment  # noqa: E402
 from number_images import crop_ink, mnist_number, on_paper, pen_number  # noqa: E402
 
@@ -154,11 +154,7 @@ def main():
 
 
 def parse():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default="data")
-    parser.add_argument("--fashion-dir", default=str(ROOT.parent / "shared" / "fashion-mnist"))
-    parser.add_argument("--weights", default=None)
-    parser.add_argument("--weights-dir", default="weights")
+    parser = measure_options(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     parser.add_argument("--n", type=int, default=300, help="numbers per set")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--fit-segmentation", action="store_true")

@@ -29,6 +29,19 @@ def cli_runner():
     return CliRunner()
 
 
+def learns_by_heart(net, x, labels, optimizer, steps):
+    """Train net on the one batch (x, labels) until it reads every example right, for at
+    most `steps` steps; whether it got there (a network that can learn overfits a batch)."""
+    from mnistnn.network import one_hot
+
+    y = one_hot(labels, net.sizes[-1], net.dtype)
+    for _ in range(steps):
+        net.train_batch(x, y, optimizer)
+        if net.accuracy(x, labels) == 1.0:
+            return True
+    return False
+
+
 def invoke(*args, command=None, **kwargs):
     """Run `mnistnn ARGS...` (or another click command) in-process; return the result.
 
