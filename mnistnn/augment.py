@@ -1,12 +1,16 @@
-"""Data augmentation on the fly: random affine maps (rotation, scale, shear, shift) and
-elastic distortions of a batch of digits, resampled bilinearly. numpy only, vectorised
-over the batch, deterministic under the generator passed in.
+"""Data augmentation on the fly: random affine maps (rotation, scale, shear, shift, mirror)
+and elastic distortions of a batch of images, resampled bilinearly, and random erasing.
+numpy only, vectorised over the batch, deterministic under the generator passed in.
 
     x = augment(x, rng, Distortion(rotate=12, scale=0.1, shift=2, elastic=34, sigma=4))
 
 The elastic distortion follows Simard, Steinkraus and Platt (2003): a random field of
 displacements, uniform in [-1, 1] per pixel and axis, smoothed by a Gaussian of width
 sigma and scaled by alpha (`elastic`), moves each output pixel's sampling point.
+
+Random erasing follows Zhong, Zheng, Kang, Li and Yang (2017): with probability `erase`, a
+rectangle of random area and shape is painted over with noise, so that the network cannot
+lean on any one part of an object (a collar, a heel) to name it.
 """
 import dataclasses
 
@@ -25,10 +29,16 @@ class Distortion:
     elastic: float = 0.0  # alpha: the size of the smoothed random displacements, pixels
     sigma: float = 4.0    # the width of the Gaussian that smooths them, pixels
     flip: float = 0.0     # the probability of a mirror image (left <-> right)
+    erase: float = 0.0    # the probability of a rectangle painted over with noise
+
+    @property
+    def warps(self):
+        """Whether images are resampled (any affine map or elastic distortion)."""
+        return any((self.rotate, self.scale, self.shear, self.shift, self.elastic, self.flip))
 
     @property
     def active(self):
-        return any((self.rotate, self.scale, self.shear, self.shift, self.elastic, self.flip))
+        return self.warps or bool(self.erase)
 
 
 def augment(x, rng, distortion):
@@ -37,10 +47,14 @@ def augment(x, rng, distortion):
     if not distortion.active:
         return x
     images = x.reshape(-1, SIDE, SIDE)
-    inverse, offset = random_affine(rng, len(images), distortion)
-    field = (elastic_field(rng, len(images), distortion.elastic, distortion.sigma)
-             if distortion.elastic else None)
-    return warp(images, inverse, offset, field).astype(x.dtype, copy=False).reshape(x.shape)
+    if distortion.warps:
+        inverse, offset = random_affine(rng, len(images), distortion)
+        field = (elastic_field(rng, len(images), distortion.elastic, distortion.sigma)
+                 if distortion.elastic else None)
+        images = warp(images, inverse, offset, field)
+    if distortion.erase:  # drawn last and only when asked for: the others keep their stream
+        images = erase(images, rng, distortion.erase)
+    return images.astype(x.dtype, copy=False).reshape(x.shape)
 
 
 def random_affine(rng, n, d):
@@ -62,6 +76,27 @@ def random_affine(rng, n, d):
     forward[:, 0, 0], forward[:, 0, 1] = cos * sx, (cos * k - sin) * sy
     forward[:, 1, 0], forward[:, 1, 1] = sin * sx, (sin * k + cos) * sy
     return np.linalg.inv(forward), offset
+
+
+def erase(images, rng, p, area=(0.02, 0.4), aspect=0.3):
+    """Random erasing of images (B, 28, 28): with probability p, each image gets a rectangle
+    of a random fraction of its area (uniform in `area`) and shape (height / width
+    log-uniform in [aspect, 1 / aspect]), cut to fit and placed uniformly, filled with
+    uniform noise in [0, 1). The values of the paper (Zhong et al. 2017). Returns float32."""
+    n = len(images)
+    size = rng.uniform(*area, n) * SIDE * SIDE                           # (n,) pixels
+    ratio = np.exp(rng.uniform(np.log(aspect), -np.log(aspect), n))      # (n,) h / w
+    h = np.clip(np.rint(np.sqrt(size * ratio)), 1, SIDE).astype(int)     # (n,)
+    w = np.clip(np.rint(np.sqrt(size / ratio)), 1, SIDE).astype(int)
+    top = (rng.random(n) * (SIDE - h + 1)).astype(int)                   # (n,) in [0, 28 - h]
+    left = (rng.random(n) * (SIDE - w + 1)).astype(int)
+    hit = rng.random(n) < p                                              # (n,)
+    i = np.arange(SIDE)
+    rows = (i >= top[:, None]) & (i < (top + h)[:, None])                # (n, 28)
+    cols = (i >= left[:, None]) & (i < (left + w)[:, None])              # (n, 28)
+    inside = hit[:, None, None] & rows[:, :, None] & cols[:, None, :]    # (n, 28, 28)
+    noise = rng.random(images.shape, dtype=np.float32)
+    return np.where(inside, noise, images).astype(np.float32, copy=False)
 
 
 def gaussian_matrix(sigma, side=SIDE):

@@ -17,7 +17,7 @@ COSTS = ("quadratic", "cross-entropy", "log-likelihood")  # network.COSTS, by na
 SCHEDULES = ("constant", "step", "cosine")
 # the settings a resumed run cannot change
 ARCHITECTURE = ("sizes", "activation", "cost", "dataset")
-AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic", "flip")
+AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic", "flip", "erase")
 MAX_EPOCHS = 100_000
 
 
@@ -105,6 +105,9 @@ class TrainConfig:
                                    "(pixels).", Range(0.1, SIDE))
     flip: float = setting(0.0, "Augmentation: the probability of mirroring a training image "
                           "left to right (for clothes, not digits).", Range(0, 1))
+    erase: float = setting(0.0, "Augmentation: the probability of painting a random "
+                           "rectangle of a training image over with noise (random "
+                           "erasing).", Range(0, 1))
     dataset: str = setting(datasets.DEFAULT, f"The data set to train on (env "
                            f"{datasets.ENV_DATASET}).", choices=datasets.NAMES)
 
@@ -144,7 +147,7 @@ class TrainConfig:
         from .augment import Distortion
 
         return Distortion(self.rotate, self.scale, self.shear, self.shift, self.elastic,
-                          self.elastic_sigma, self.flip)
+                          self.elastic_sigma, self.flip, self.erase)
 
     def to_dict(self):
         sizes = list(self.sizes) if isinstance(self.sizes, tuple) else self.sizes

@@ -149,3 +149,34 @@ def test_flip_mirrors_left_to_right_exactly_with_its_probability():
     assert TrainConfig(flip=0.5).distortion.flip == 0.5
     with pytest.raises(ValueError, match=r"flip must be in \[0, 1\], got 2"):
         TrainConfig(flip=2).check()
+
+
+def test_erase_paints_one_rectangle_of_noise_with_its_probability():
+    """Random erasing: with probability p an image gets one axis-aligned rectangle of noise
+    (between 2% and 40% of its area, cut to fit) and is untouched elsewhere; erase=0 draws
+    nothing, so the warps keep their stream; erasing alone does not resample the image."""
+    x = np.full((3000, 28, 28), 2.0, dtype=np.float32)     # 2 is no value noise can take
+    out = augment(x, np.random.default_rng(0), Distortion(erase=0.4))
+    assert out.shape == x.shape and out.dtype == np.float32
+    painted = out != 2.0                                     # (n, 28, 28)
+    hit = painted.any(axis=(1, 2))
+    assert abs(hit.mean() - 0.4) < 0.03
+    for mask in painted[hit][:200]:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        assert box.all() and box.size == mask.sum()                  # one full rectangle
+        assert len(rows) == rows[-1] - rows[0] + 1
+        assert 1 <= mask.sum() <= 0.4 * 784 + 28                     # rounding of the sides
+    assert 0 <= out[painted].min() and out[painted].max() < 1        # uniform noise
+    assert abs(painted[hit].mean(axis=(1, 2)).mean() - 0.21) < 0.03  # mean area about 21%
+    plain = digits()
+    assert np.array_equal(augment(plain, np.random.default_rng(1), Distortion(erase=0.0)),
+                          plain)
+    both = Distortion(rotate=10, shift=2, erase=0.5)
+    warped = augment(plain, np.random.default_rng(5), Distortion(rotate=10, shift=2))
+    erased = augment(plain, np.random.default_rng(5), both)
+    same = (warped == erased).reshape(-1, 784).all(axis=1)
+    assert 0 < same.sum() < len(plain)      # the warp is as without erasing; some are painted
+    assert TrainConfig(erase=0.5).distortion.erase == 0.5
+    with pytest.raises(ValueError, match=r"erase must be in \[0, 1\], got 2"):
+        TrainConfig(erase=2).check()
