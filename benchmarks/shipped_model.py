@@ -21,6 +21,8 @@
 metadata ("test_accuracy", which `draw`'s model card shows), without the momentum state
 (the model to use, as best.npz is; a resumed run starts its momentum afresh). A
 Fashion-MNIST checkpoint gets the figures that apply to it: size, test accuracy, inference.
+--float16 stores the parameters as float16 (half the bytes); every figure is then that of
+the rounded parameters, as `mnistnn` loads them (in float32).
 
 Printed and drawn digits count as read when the network's answer is right; how many of them
 the "not a digit" detector would reject is printed beside (classify says "not a digit"
@@ -129,9 +131,13 @@ def main():
     parser.add_argument("--fonts", default="/usr/share/fonts")
     parser.add_argument("--write", metavar="PATH", help="save the checkpoint to PATH with "
                         "the measured test accuracy in its metadata")
+    parser.add_argument("--float16", action="store_true", help="store the parameters as "
+                        "float16; measure the rounded ones")
     args = parser.parse_args()
     saved = checkpoint.read(args.weights)
     net, dataset = saved.net, datasets.trained_on(saved.meta)
+    if args.float16:
+        net = net.astype(np.float16).astype(np.float32)   # what loading the file gives
     detector = reject.for_network(net)
     print(f"{args.weights}: {checkpoint.describe(net)}; OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, load average "
@@ -143,7 +149,8 @@ def main():
     line(f"{dataset.title} test accuracy", accuracy, f">= {100 * goal:g}%",
          f"{100 * accuracy:.2f}%", accuracy >= goal)
     if args.write:
-        checkpoint.save(args.write, net, {**saved.meta, "test_accuracy": round(accuracy, 6)})
+        checkpoint.save(args.write, net.astype(np.float16) if args.float16 else net,
+                        {**saved.meta, "test_accuracy": round(accuracy, 6)})
         print(f"  wrote {args.write}, its test accuracy in its metadata")
     size = Path(args.write or args.weights).stat().st_size / 1e6
     line("file size" + (" as written" if args.write else ""), size, "<= 4 MB",
@@ -169,7 +176,7 @@ def main():
          share >= GOALS["drawn"])
     if detector:
         print(f"  rejected as not a digit: {100 * np.mean(~detector.accepts(x_drawn)):.1f}%")
-    wall = classify_wall(args.weights)
+    wall = classify_wall(args.write or args.weights)
     line("one-image `mnistnn classify`, wall", wall, "<= 0.5 s", f"{wall:.3f} s",
          wall <= GOALS["classify"])
     seconds = inference_seconds(net, x_test)

@@ -25,3 +25,36 @@ def test_the_benchmark_starts(script, tmp_path):
 
 def test_every_script_is_found():
     assert {"numbers.py", "draw.py", "torch_compare.py", "fashion_photos.py"} <= set(SCRIPTS)
+
+
+def test_shipped_model_writes_float16_and_stamps_the_rounded_accuracy(fashion_dir, tmp_path):
+    """`shipped_model.py --write PATH --float16`: the parameters stored as float16 (half the
+    bytes), and the test accuracy in the metadata is that of the rounded parameters, which
+    is what loading the file gives."""
+    import numpy as np
+
+    from mnistnn import checkpoint, data
+    from mnistnn.network import Network
+
+    folder = tmp_path / "data" / "fashion-mnist"
+    folder.mkdir(parents=True)
+    for gz in fashion_dir.glob("*.gz"):
+        (folder / gz.name).symlink_to(gz)
+    net = Network("1x28x28,conv4k5,pool4,10", "relu", "log-likelihood", seed=0)
+    net.weights[-1] *= 30            # large enough that rounding to float16 can matter
+    checkpoint.save(tmp_path / "w.npz", net, {"dataset": "fashion-mnist"})
+    written = tmp_path / "ship.npz"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "shipped_model.py"), "--data-dir",
+         str(tmp_path / "data"), "--weights", str(tmp_path / "w.npz"), "--write",
+         str(written), "--float16"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    with np.load(written) as half, np.load(tmp_path / "w.npz") as full:
+        names = [name for name in full.files if name != "meta"]
+        assert {half[name].dtype for name in names} == {np.dtype("float16")}
+        assert sum(half[n].nbytes for n in names) * 2 == sum(full[n].nbytes for n in names)
+    saved = checkpoint.read(written, dataset="fashion-mnist")
+    test = data.load_dataset("fashion-mnist", tmp_path / "data")
+    accuracy = saved.net.accuracy(data.to_inputs(test.test_images), test.test_labels)
+    assert saved.meta["test_accuracy"] == round(accuracy, 6)
+    assert f"{100 * accuracy:.2f}%" in result.stdout
