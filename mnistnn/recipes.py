@@ -63,7 +63,7 @@ MEASURED = {
     "classic": "95.75% test accuracy in 12 s",
     "wide": "98.84% in 4.0 min (98.79-98.93% across seeds 0-2)",
     "best": "99.52% in 8.8 min",
-    "cnn-quick": "99.33% (to be timed again)",
+    "cnn-quick": "99.31% in 3.3 min",
     "cnn": "99.62% in 7.7 min",
 }
 DEFAULT = "classic"
@@ -74,8 +74,9 @@ DEFAULT = "classic"
 # mirror images (flip); shifts and rotations did not help it, so best is wide there.
 FASHION_WIDE = {"input_dropout": 0.1, "flip": 0.5, "epochs": 60}
 # Clothes keep their detail in 3x3 'same' convolutions (7x7 maps reach the dense layer,
-# not 4x4), and take mirror images and small shifts, not MNIST's rotations and shears.
-FASHION_CNN = {"sizes": "1x28x28,conv32k3same,pool2,conv64k3same,pool2,256,10",
+# not 4x4), a third of them on the 7x7 maps, and take mirror images and small shifts, not
+# MNIST's rotations and shears.
+FASHION_CNN = {"sizes": "1x28x28,conv32k3same,pool2,conv64k3same,pool2,conv128k3same,256,10",
                "rotate": 0.0, "scale": 0.0, "shear": 0.0, "shift": 1.0, "flip": 0.5,
                "dropout": 0.3}
 ON_DATASET = {
@@ -87,7 +88,8 @@ ON_DATASET = {
                               "elastic": 0.0, "elastic_sigma": 4.0, "dropout": 0.2,
                               **FASHION_WIDE}},
         "cnn": {"about": "3x3 'same' convolutions (1x28x28,conv32k3same,pool2,conv64k3same,"
-                         "pool2,256,10), mirror images and shifts of 1 pixel, dropout 0.3",
+                         "pool2,conv128k3same,256,10), mirror images and shifts of 1 pixel, "
+                         "dropout 0.3",
                 "settings": FASHION_CNN},
     },
 }
@@ -99,7 +101,7 @@ MEASURED_ON = {
         "classic": "86.17% in 34 s",
         "wide": "90.06% in 9.7 min (seed 1: 90.14%)",
         "best": "as wide",
-        "cnn": "92.92% in 9.4 min",
+        "cnn": "93.12% in 16.3 min",
     },
 }
 
