@@ -137,6 +137,6 @@ def describe(width=78):
             if name in measured:
                 text += (f" On {get(dataset).title}" + (f", {change['about']}" if change else "")
                          + f": {measured[name]}.")
-        wrapped = textwrap.wrap(text, width - pad)
+        wrapped = textwrap.wrap(text, width - pad, break_long_words=False)  # specs whole
         lines += [f"  {name:<{pad - 2}}{wrapped[0]}"] + [" " * pad + w for w in wrapped[1:]]
     return "\n".join(lines)

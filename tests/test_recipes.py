@@ -171,3 +171,10 @@ def test_cli_cnn_recipe(tiny_fashion, tmp_path):
     meta = checkpoint.read(tmp_path / "latest.npz").meta
     assert meta["layers"] == recipes.FASHION_CNN["sizes"] == meta["config"]["sizes"]
     assert meta["config"]["flip"] == 0.5 and meta["config"]["epochs"] == 1
+
+
+def test_the_help_keeps_each_layer_spec_whole():
+    """A spec in `train --help` is something to copy into --layers: never cut mid-word."""
+    text = recipes.describe()
+    assert recipes.settings("cnn", "fashion-mnist")["sizes"] in text
+    assert recipes.settings("cnn")["sizes"] in text
