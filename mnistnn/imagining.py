@@ -140,15 +140,18 @@ def project_ink(x, ink, iterations=30, frame=FRAME, least=0.0):
 
     lo = np.zeros((len(x), 1, 1), dtype=x.dtype)                # tau = 0: just clip
     hi = np.full_like(lo, max(float(x.max()), 0) + 1)           # the sum is 0 here
-    low, high = np.full_like(lo, -1.0), np.zeros_like(lo)       # tau = -1: every pixel 1
     for _ in range(iterations):
         tau = (lo + hi) / 2
         over = spent(tau) > ink
         lo, hi = np.where(over, tau, lo), np.where(over, hi, tau)
+    if not least:
+        return np.clip(x - hi, 0, 1) * frame                     # hi never overspends
+    low, high = np.full_like(lo, -1.0), np.zeros_like(lo)       # tau = -1: every pixel 1
+    for _ in range(iterations):
         tau = (low + high) / 2
         under = spent(tau) < least
         low, high = np.where(under, low, tau), np.where(under, tau, high)
-    tau = np.where(spent(0) < least, low, hi)   # hi never overspends, low never underspends
+    tau = np.where(spent(0) < least, low, hi)   # low never underspends
     return np.clip(x - tau, 0, 1) * frame
 
 

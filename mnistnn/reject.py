@@ -82,12 +82,9 @@ def load(path):
 def save(path, detector, meta=None):
     """Write a Detector as a checkpoint (atomically), with its threshold and data set; its
     parameters as float16 (half the bytes; fit() sets the threshold on them rounded so)."""
-    from .network import Network
-
     about = {"dataset": detector.dataset, "threshold": detector.threshold, "keeps": KEEP}
-    half = Network(detector.net.spec, detector.net.activation.name, detector.net.cost.name)
-    half.weights = [W.astype(np.float16) for W in detector.net.weights]
-    half.biases = [b.astype(np.float16) for b in detector.net.biases]
+    half = detector.net.astype(np.float16)
+    half.meta = None            # a detector's classes are not its data set's (two outputs)
     checkpoint.save(path, half, {**(meta or {}), "detector": about})
 
 
@@ -110,7 +107,6 @@ def fit(digits, nondigits, held_out, sizes=SIZES, epochs=30, seed=0, on_epoch=No
                          dropout=0.2, schedule="cosine")
     net = Network(config.sizes, "relu", "log-likelihood", seed=seed)
     Trainer(net, config, (x, y)).run(on_epoch=on_epoch)
-    net.weights = [W.astype(np.float16).astype(np.float32) for W in net.weights]  # as saved
-    net.biases = [b.astype(np.float16).astype(np.float32) for b in net.biases]
+    net = net.astype(np.float16).astype(np.float32)       # the parameters as saved
     odds = Detector(net, 0).log_odds(held_out)
     return Detector(net, np.quantile(odds, 1 - KEEP), dataset)
