@@ -9,8 +9,9 @@ half a checkpoint.
 
 Layout (format version 2): one array per parameter, named after its layer: conv1.W,
 conv1.b, conv2.W, ..., dense1.W, dense1.b, ... (float32, or float16 to save space; the
-layers of each kind numbered from 1, input to output), optional momentum state under the
-same names plus ".velocity", and `meta`, a JSON string:
+layers of each kind numbered from 1, input to output), each batch normalisation's
+bn1.W, bn1.b and the statistics it holds, bn1.mean and bn1.var, optional momentum state
+under the parameters' names plus ".velocity", and `meta`, a JSON string:
     {"format": "mnistnn-checkpoint", "version": 2,
      "layers": "1x28x28,conv32k5,pool2,conv64k5,pool2,256,10",
      "activation": "relu", "cost": "log-likelihood", "dataset": "fashion-mnist",
@@ -35,14 +36,14 @@ from .config import ARCHITECTURE, TrainConfig, TrainState, layers_text, normal_l
 from .errors import CheckpointError, MnistnnError
 from .files import atomic_open
 from .form import CLASSES, PIXELS
-from .layers import Conv2D, Dense
+from .layers import BatchNorm, Conv2D, Dense
 from .network import ACTIVATIONS, COSTS, Network
 from .npz import Archive, ArchiveError, Unreadable
 from .spec import parse
 
 FORMAT, VERSION = "mnistnn-checkpoint", 2
 # the only arrays a checkpoint holds: version 2's, then version 1's
-MEMBERS = r"meta|(conv|dense)\d{1,4}\.[Wb](\.velocity)?|[Wbv]\d{1,4}"
+MEMBERS = r"meta|(conv|dense|bn)\d{1,4}\.[Wb](\.velocity)?|bn\d{1,4}\.(mean|var)|[Wbv]\d{1,4}"
 MAX_SPEC = 10_000   # characters of a layer spec in the metadata
 
 Checkpoint = namedtuple("Checkpoint", "net meta velocity")
@@ -108,6 +109,8 @@ def save(path, net, meta=None, velocity=None):
     names = [name for name, _ in parameters(net.layers)]
     arrays.update(zip(names, [p for pair in zip(net.weights, net.biases) for p in pair]))
     arrays.update((name + ".velocity", v) for name, v in zip(names, velocity or ()))
+    held = [a for layer in net.normalisers for a in (layer.mean, layer.var)]
+    arrays.update(zip([name for name, _ in statistics(net.layers)], held))
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as f:
         np.savez(f, **arrays)
@@ -158,17 +161,24 @@ def _build(npz, inputs, classes, dataset=None):
         velocity_names = [f"v{i}" for i in range(len(params))]
     else:
         velocity_names = [name + ".velocity" for name, _ in params]
-    names, stored = [name for name, _ in params], set(npz.sizes) - {"meta"}
+    names = [name for name, _ in params + statistics(layers)]
+    stored = set(npz.sizes) - {"meta"}
     missing, extra = sorted(set(names) - stored), sorted(stored - set(names + velocity_names))
     if missing or extra:
         raise CheckpointError(f"arrays do not match the layers {layers_text(spec)} "
                               f"(missing {missing or 'none'}, unexpected {extra or 'none'})")
     arrays = [_float32(npz, name, shape) for name, shape in params]
+    held = [_float32(npz, name, shape) for name, shape in statistics(layers)]
+    for (name, _), var in list(zip(statistics(layers), held))[1::2]:
+        if np.any(var < 0):
+            raise CheckpointError(f"array {name} holds negative values, and it is a variance")
     velocity = None
     if stored & set(velocity_names):
         velocity = [_float32(npz, v, shape) for v, (_, shape) in zip(velocity_names, params)]
     net = Network(spec, meta["activation"], meta["cost"])
     net.weights, net.biases = arrays[0::2], arrays[1::2]
+    for layer, mean, var in zip(net.normalisers, held[0::2], held[1::2]):
+        layer.mean, layer.var = mean, var
     net.meta = meta
     return Checkpoint(net, meta, velocity)
 
@@ -177,18 +187,28 @@ def parameters(layers):
     """The name and shape of each parameter array of a stack of layers, in the order
     W, b of the first layer that has parameters, then the next...: [("conv1.W", (32, 5,
     5, 1)), ("conv1.b", (32,)), ..., ("dense1.W", (256, 1024)), ("dense1.b", (256,))]."""
-    found, counts = [], {"conv": 0, "dense": 0}
+    found, counts = [], {"conv": 0, "dense": 0, "bn": 0}
     for layer in layers:
         if isinstance(layer, Conv2D):
             kind, W = "conv", (layer.n, layer.k, layer.k, layer.in_shape[2])
         elif isinstance(layer, Dense):
             kind, W = "dense", (layer.out_shape[0], layer.in_shape[0])
+        elif isinstance(layer, BatchNorm):
+            kind, W = "bn", (layer.n,)
         else:
             continue
         counts[kind] += 1
         name = f"{kind}{counts[kind]}"
         found += [(f"{name}.W", W), (f"{name}.b", W[:1])]
     return found
+
+
+def statistics(layers):
+    """The name and shape of the statistics each batch normalisation holds, in order:
+    [("bn1.mean", (32,)), ("bn1.var", (32,)), ("bn2.mean", ...), ...]."""
+    norms = [layer for layer in layers if isinstance(layer, BatchNorm)]
+    return [(f"bn{i}.{what}", (layer.n,)) for i, layer in enumerate(norms, start=1)
+            for what in ("mean", "var")]
 
 
 def _spec(meta):

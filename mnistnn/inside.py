@@ -16,6 +16,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .layers import BatchNorm
+
 Units = namedtuple("Units", "kind index activation pictures favours")
 
 
@@ -28,7 +30,7 @@ def strongest_units(net, x, k=8):
     acts, _ = net.forward(np.asarray(x, dtype=net.dtype).reshape(1, -1))
     a = acts[1][0]                                         # (n1,) or (H, W, C)
     if a.ndim == 3:
-        a = np.moveaxis(_activated(net, a), -1, 0)         # (C, H, W): one map per channel
+        a = np.moveaxis(_feature_maps(net, acts), -1, 0)   # (C, H, W): one map per channel
     strength = a if a.ndim == 1 else a.reshape(len(a), -1).mean(axis=1)   # (n1,) or (C,)
     index = np.argsort(-strength, kind="stable")[:k]       # (k,) strongest first
     if a.ndim == 1:
@@ -43,12 +45,15 @@ def strongest_units(net, x, k=8):
     return Units(kind, index, strength[index], pictures, favours)
 
 
-def _activated(net, z):
-    """The first layer's feature maps (H, W, C) through its unit: a pool that follows a
-    convolution applies the convolution's unit (network.py), so its output is still z."""
-    if net.layers[0].unit is not None:                     # applied already
+def _feature_maps(net, acts):
+    """The first layer's feature maps (H, W, C) for one image, as the layers above see
+    them: after its batch normalisation, if one follows, and through its unit, which a
+    pool that follows applies in its place (network.py)."""
+    i = 2 if isinstance(net.layers[1], BatchNorm) else 1   # acts[i]: the maps, pre-unit
+    z = acts[i][0]
+    if net.layers[i - 1].unit is not None:                 # applied already
         return z
-    unit = net.layers[1].unit                              # the pool's, taken over
+    unit = net.layers[i].unit                              # the pool's, taken over
     return z if unit is None else unit.fn(z.copy())
 
 

@@ -1,4 +1,4 @@
-"""The layers a Network stacks: Dense, Conv2D, MaxPool, Flatten, each with two verbs.
+"""The layers a Network stacks: Dense, Conv2D, MaxPool, BatchNorm, Flatten, each with two verbs.
 
     a = layer.forward(x, tape)                    # x (B, *in_shape) -> a (B, *out_shape)
     grads, dx = layer.backward(x, delta, need_dx, tape)
@@ -8,7 +8,9 @@ unit (activation) is applied; backward returns the gradients of the layer's para
 (summed over the batch; () for a layer without any) and dC/dx, or None without need_dx.
 The Network applies the unit's derivative between layers, and dropout masks. tape is
 None or a dict in which a layer keeps work its backward pass would otherwise redo (a
-pool's maxima): training passes one from forward to backward.
+pool's maxima): training passes one from forward to backward, and only training does (a
+BatchNorm normalises with the batch's own statistics when it has a tape, else with
+the statistics it holds).
 
 Images are batch-first and channels-last, (B, height, width, channels): im2col then
 copies each k x k x C patch as one contiguous row, and a convolution is one large matrix
@@ -202,6 +204,74 @@ class MaxPool:
                 if i or j:
                     np.maximum(m, x[:, i::k, j::k], out=m)
         return m
+
+
+class BatchNorm:
+    """Batch normalisation (Ioffe & Szegedy, 2015) of the layer below, channel by channel:
+
+        z_hat = (z - mean) / sqrt(var + EPS)      # each channel: mean 0, variance 1
+        out = W * z_hat + b                       # then scaled and shifted, as learnt
+
+    In training (forward given a tape) mean and var are the batch's, taken over its
+    images and positions; otherwise they are the statistics the layer holds (mean, var),
+    measured on training images after each epoch (Network.calibrate). W (gamma) and b
+    (beta) are learnt as any weights and biases are. Works on images (B, H, W, C) and on
+    vectors (B, n): a channel is the last axis.
+    """
+
+    EPS = 1e-5
+
+    def __init__(self, in_shape):
+        self.in_shape = self.out_shape = tuple(in_shape)
+        self.n = in_shape[-1]
+        self.item, self.unit, self.W, self.b = "bn", None, None, None
+        self.mean, self.var = None, None
+
+    def init(self, rng, gain, random_bias, dtype):
+        """W = 1, b = 0: at first a plain normalisation (draws nothing from rng)."""
+        self.W, self.b = np.ones(self.n, dtype), np.zeros(self.n, dtype)
+        self.mean, self.var = np.zeros(self.n, dtype), np.ones(self.n, dtype)
+
+    def forward(self, x, tape=None):
+        z = x.reshape(-1, self.n)                  # (N, n), N = B*H*W positions
+        if tape is None:                           # held statistics: one affine map
+            scale = self.W / np.sqrt(self.var + self.EPS)
+            out = z * scale                        # (N, n)
+            out += self.b - self.mean * scale
+        else:                                      # this batch's statistics
+            ones = np.full(len(z), 1 / len(z), z.dtype)
+            mean = ones @ z                        # (n,): the mean over positions
+            out = z - mean                         # (N, n), centred
+            var = ones @ np.square(out)            # (n,)
+            tape[self] = (mean, var)
+            out *= self.W / np.sqrt(var + self.EPS)
+            out += self.b
+        out = out.reshape(x.shape)
+        return out if self.unit is None else self.unit.fn(out, out=out)
+
+    def backward(self, x, delta, need_dx=True, tape=None):
+        """Through the batch's statistics in training (each z moved the mean and the
+        variance every output was normalised with), else through the held ones."""
+        z, d, N = x.reshape(-1, self.n), delta.reshape(-1, self.n), x.size // self.n
+        kept = (tape or {}).pop(self, None)
+        mean, var = kept or (self.mean, self.var)
+        inv = 1 / np.sqrt(var + self.EPS)          # (n,)
+        ones = np.ones(N, d.dtype)
+        z_hat = z - mean                           # (N, n)
+        z_hat *= inv
+        grad_b = ones @ d                          # (n,): sum over positions, as a product
+        grad_W = ones @ (d * z_hat)                # (n,)
+        if not need_dx:
+            return (grad_W, grad_b), None
+        if kept is None:                           # an affine map: dx = d W / std
+            return (grad_W, grad_b), (d * (self.W * inv)).reshape(x.shape)
+        # dz = W/std (d - mean(d) - z_hat mean(d z_hat)), the means over the N positions
+        dx = z_hat
+        dx *= -grad_W / N
+        dx += d
+        dx -= grad_b / N
+        dx *= self.W * inv
+        return (grad_W, grad_b), dx.reshape(x.shape)
 
 
 class Flatten:

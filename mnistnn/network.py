@@ -57,6 +57,10 @@ class Network:
             unit = self.cost.output if layer is last else self.activation
             layer.init(rng, 2.0 if unit is ReLU else 1.0, unit is Sigmoid, dtype)
             layer.unit = unit
+        # A batch normalisation sits between a layer and its unit: it takes the unit over.
+        for below, norm in zip(self.layers, self.layers[1:]):
+            if isinstance(norm, layers.BatchNorm):
+                below.unit = None
         # max(f(z)) = f(max(z)) for the units here (all rise monotonically), so a pool
         # takes over the unit of the layer below: f then runs on a k*k times smaller array.
         for below, pool in zip(self.layers, self.layers[1:]):
@@ -109,7 +113,35 @@ class Network:
         net.layers = [copy.copy(layer) for layer in self.layers]
         net.weights = [W.astype(dtype) for W in self.weights]
         net.biases = [b.astype(dtype) for b in self.biases]
+        for layer in net.normalisers:
+            layer.mean, layer.var = layer.mean.astype(dtype), layer.var.astype(dtype)
         return net
+
+    @property
+    def normalisers(self):
+        """The batch normalisation layers, input to output."""
+        return [layer for layer in self.layers if isinstance(layer, layers.BatchNorm)]
+
+    def calibrate(self, x, batch_size=128):
+        """Set each BatchNorm's mean and variance to those of its inputs over images x
+        (N, 784), seen in batches as in training: the mean of the batches' means, and
+        their variances' mean plus the variance of their means (the whole set's variance,
+        by the law of total variance, for batches of one size). Without batch
+        normalisation, nothing to do."""
+        if not self.normalisers:
+            return
+        x = np.asarray(x, dtype=self.dtype)
+        n = max(1, len(x) // batch_size) * batch_size if len(x) >= batch_size else len(x)
+        stats = {layer: [] for layer in self.normalisers}
+        for i in range(0, n, batch_size):
+            tape = {}
+            self._activations(x[i:i + batch_size], [None] * (len(self.layers) + 1), tape)
+            for layer in stats:
+                stats[layer].append(tape[layer])
+        for layer, seen in stats.items():
+            means, variances = (np.array(v, dtype=np.float64) for v in zip(*seen))
+            layer.mean = means.mean(axis=0).astype(self.dtype)
+            layer.var = (variances.mean(axis=0) + means.var(axis=0)).astype(self.dtype)
 
     # -- forward and backward ------------------------------------------------------------
 
@@ -280,11 +312,13 @@ class SGD:
         grads = [g for pair in zip(grad_w, grad_b) for g in pair]
         if self.momentum and self.velocity is None:
             self.velocity = [np.zeros_like(p) for p in params]
+        scaled = [not isinstance(layer, layers.BatchNorm) for layer in net.trainable]
         for i, (p, g) in enumerate(zip(params, grads)):
             v = self.velocity[i] if self.momentum else None
-            self._step(p, g, v, bool(self.l2) and i % 2 == 0)   # weights decay, biases not
-        if self.max_norm:
-            for W in net.weights[:-1]:
+            decay = bool(self.l2) and i % 2 == 0 and scaled[i // 2]  # weights, not biases
+            self._step(p, g, v, decay)
+        if self.max_norm:   # every hidden layer's weights but batch normalisations' scales
+            for W in [W for W, s in zip(net.weights[:-1], scaled) if s]:
                 W = W.reshape(len(W), -1)  # (n_out, inputs of one unit), a view
                 norms = np.sqrt(np.einsum("ij,ij->i", W, W))[:, None]  # one per hidden unit
                 W *= np.minimum(1, self.max_norm / np.maximum(norms, 1e-12))

@@ -6,17 +6,20 @@
 The first item is the input: its number of values, or channels x height x width. Then
 one item per layer: a number of units (a dense layer), convNkK (N filters of K x K,
 stride 1, no padding) or convNkKsame (zero padding that keeps the size), poolK (max
-pooling over K x K blocks). A Flatten goes where the first dense layer follows images.
+pooling over K x K blocks), bn (batch normalisation of the convolution or dense layer
+just before, whose activation then follows it). A Flatten goes where the first dense
+layer follows images.
 """
 import re
 
 import numpy as np
 
-from .layers import Conv2D, Dense, Flatten, MaxPool
+from .layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool
 
 SPEC_HELP = ("write the input, then the layers: a number of units (256), convNkK "
-             "(conv32k5, or conv32k3same to keep the size) or poolK (pool2), "
-             "e.g. 784,30,10 or 1x28x28,conv32k5,pool2,256,10")
+             "(conv32k5, or conv32k3same to keep the size), poolK (pool2) or bn (batch "
+             "normalisation of the layer before), e.g. 784,30,10 or "
+             "1x28x28,conv32k5,pool2,256,10 or 1x28x28,conv32k3same,bn,pool2,256,10")
 _CONV = re.compile(r"conv(\d+)k(\d+)(same|valid)?")
 MAX_WEIGHTS = 2**27  # per layer: 512 MB of float32, far beyond any digit reader
 
@@ -38,7 +41,14 @@ def parse(spec):
     shape = _input_shape(items[0])
     layers = []
     for i, item in enumerate(items[1:], start=2):
-        layer = _layer(item, shape, f"item {i} ({item!r})")
+        where = f"item {i} ({item!r})"
+        if item == "bn":
+            if not layers or not isinstance(layers[-1], (Conv2D, Dense)):
+                raise ValueError(f"{where}: batch normalisation (bn) must follow a "
+                                 f"convolution or a dense layer")
+            layers.append(BatchNorm(shape))
+            continue
+        layer = _layer(item, shape, where)
         if isinstance(layer, Dense) and len(shape) == 3:
             layers.append(Flatten(shape))                  # images -> vectors
         layers.append(layer)

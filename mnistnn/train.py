@@ -27,6 +27,9 @@ from .runs import folder_of, graceful_interrupt, new_run, resume  # noqa: F401  
 # same whatever the image: measured 0 to 2e-5 after a collapse, 0.016 and more at the
 # random start of a 784-30-10 network of any activation.
 COLLAPSED = 1e-3
+# Training images whose statistics each BatchNorm holds after an epoch (Network.calibrate):
+# means and variances over 2048 images x positions, a forward pass of a second or so.
+CALIBRATION_SIZE = 2048
 
 
 class Trainer:
@@ -139,6 +142,7 @@ class Trainer:
                     on_batch(b + 1, self.n_batches, loss)
             if stop_requested():
                 self.batch, self.rng_state = b + 1, rng.bit_generator.state
+                self.net.calibrate(self.train_eval[0][:CALIBRATION_SIZE])  # usable as it is
                 self._save("latest.npz", interrupted=True)
                 return False
         self.seconds = time.perf_counter() - started
@@ -148,6 +152,7 @@ class Trainer:
     def _end_epoch(self):
         """Evaluate, record and checkpoint a finished epoch; return its metrics."""
         started = time.perf_counter()
+        self.net.calibrate(self.train_eval[0][:CALIBRATION_SIZE])  # batch norms' statistics
         train = evaluate(self.net, *self.train_eval)
         self._check_finite(train["loss"], "the end of the epoch")
         self._check_collapse(train)

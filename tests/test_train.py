@@ -162,7 +162,7 @@ def test_nesterov_momentum_is_the_look_ahead_gradient():
     a, lr, mu = np.array([0.5, 3.0, 1.0]), 0.1, 0.9
     theta, v = np.array([1.0, -2.0, 0.5]), np.zeros(3)
     W, b = theta.copy()[None, :], np.zeros(1)            # SGD's parameters (phi)
-    net = type("Params", (), {"weights": [W], "biases": [b]})()
+    net = type("Params", (), {"weights": [W], "biases": [b], "trainable": [None]})()
     sgd = network.SGD(lr, momentum=mu, nesterov=True)
     for _ in range(25):
         v = mu * v - lr * a * (theta + mu * v)
@@ -171,7 +171,8 @@ def test_nesterov_momentum_is_the_look_ahead_gradient():
         np.testing.assert_allclose(W[0], theta + mu * v, rtol=1e-12, atol=1e-12)
     plain = network.SGD(lr, momentum=mu)
     W2 = np.array([[1.0, -2.0, 0.5]])
-    plain.apply(type("Params", (), {"weights": [W2], "biases": [np.zeros(1)]})(),
+    plain.apply(type("Params", (), {"weights": [W2], "biases": [np.zeros(1)],
+                                    "trainable": [None]})(),
                 [lr * a * W2], [np.zeros(1)])
     np.testing.assert_allclose(W2[0], [1.0, -2.0, 0.5] - lr * a * np.array([1.0, -2.0, 0.5]))
 
