@@ -25,6 +25,7 @@ Layers (--layers): the input, then one item per layer, separated by commas:
   256              a dense layer of 256 units
   conv32k5         32 filters of 5x5, stride 1 (conv32k3same pads to keep the size)
   pool2            the largest of each 2x2 block
+  bn               batch normalisation of the layer before, then its activation
   10               the last item: one output per class
 e.g. --layers 784,30,10 (the classic network), --layers 784,800,800,10, or
      --layers 1x28x28,conv32k5,pool2,conv64k5,pool2,256,10 (the cnn recipes')"""

@@ -74,11 +74,13 @@ DEFAULT = "classic"
 # mirror images (flip); shifts and rotations did not help it, so best is wide there.
 FASHION_WIDE = {"input_dropout": 0.1, "flip": 0.5, "epochs": 60}
 # Clothes keep their detail in 3x3 'same' convolutions (7x7 maps reach the dense layer,
-# not 4x4), a third of them on the 7x7 maps, and take mirror images and small shifts, not
-# MNIST's rotations and shears.
-FASHION_CNN = {"sizes": "1x28x28,conv32k3same,pool2,conv64k3same,pool2,conv128k3same,256,10",
+# not 4x4), a third of them on the 7x7 maps, each normalised by batch (the network
+# underfits without), and take mirror images and small shifts, not MNIST's rotations and
+# shears.
+FASHION_CNN = {"sizes": "1x28x28,conv32k3same,bn,pool2,conv64k3same,bn,pool2,conv128k3same,"
+                        "bn,256,10",
                "rotate": 0.0, "scale": 0.0, "shear": 0.0, "shift": 1.0, "flip": 0.5,
-               "dropout": 0.3}
+               "dropout": 0.2}
 ON_DATASET = {
     "fashion-mnist": {
         "wide": {"about": "with pixel dropout 0.1 and mirror images, 60 epochs",
@@ -87,9 +89,9 @@ ON_DATASET = {
                  "settings": {"rotate": 0.0, "scale": 0.0, "shear": 0.0, "shift": 0.0,
                               "elastic": 0.0, "elastic_sigma": 4.0, "dropout": 0.2,
                               **FASHION_WIDE}},
-        "cnn": {"about": "3x3 'same' convolutions (1x28x28,conv32k3same,pool2,conv64k3same,"
-                         "pool2,conv128k3same,256,10), mirror images and shifts of 1 pixel, "
-                         "dropout 0.3",
+        "cnn": {"about": "3x3 'same' convolutions, each batch-normalised (1x28x28,"
+                         "conv32k3same,bn,pool2,conv64k3same,bn,pool2,conv128k3same,bn,256,"
+                         "10), mirror images and shifts of 1 pixel, dropout 0.2",
                 "settings": FASHION_CNN},
     },
 }
@@ -101,7 +103,7 @@ MEASURED_ON = {
         "classic": "86.17% in 34 s",
         "wide": "90.06% in 9.7 min (seed 1: 90.14%)",
         "best": "as wide",
-        "cnn": "93.12% in 16.3 min",
+        "cnn": "93.69% in 18.4 min",
     },
 }
 

@@ -157,9 +157,9 @@ def test_the_cnn_recipes_are_the_settings_they_were_measured_with():
         **base, epochs=30, dropout=0.25, rotate=10.0, scale=0.1, shear=0.1, shift=2.0)
     fashion = TrainConfig(**recipes.settings("cnn", "fashion-mnist"), dataset="fashion-mnist")
     assert fashion == TrainConfig(
-        **{**base, "sizes": "1x28x28,conv32k3same,pool2,conv64k3same,pool2,conv128k3same,"
-                            "256,10"},
-        epochs=30, dropout=0.3, flip=0.5, shift=1.0, dataset="fashion-mnist")
+        **{**base, "sizes": "1x28x28,conv32k3same,bn,pool2,conv64k3same,bn,pool2,"
+                            "conv128k3same,bn,256,10"},
+        epochs=30, dropout=0.2, flip=0.5, shift=1.0, dataset="fashion-mnist")
     fashion.check()
     check_fits_dataset(fashion)
 
