@@ -179,7 +179,7 @@ def test_a_network_with_batch_norms_trains_resumes_tests_and_imagines(
     held = [(l.mean.copy(), l.var.copy()) for l in stopped.net.normalisers]
     stopped.net.calibrate(load_inputs(tiny_mnist)[:train.CALIBRATION_SIZE])
     for (mean, var), layer in zip(held, stopped.net.normalisers):
-        np.testing.assert_allclose(mean, layer.mean, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(mean, layer.mean, rtol=1e-4, atol=1e-5)  # sum order
     resumed = invoke("train", "--resume", split / "latest.npz", "--data-dir", tiny_mnist,
                      "--weights-dir", split, "--no-download", "-q")
     assert resumed.exit_code == 0, resumed.output
