@@ -161,15 +161,16 @@ def _build(npz, inputs, classes, dataset=None):
         velocity_names = [f"v{i}" for i in range(len(params))]
     else:
         velocity_names = [name + ".velocity" for name, _ in params]
-    names = [name for name, _ in params + statistics(layers)]
+    held_names = statistics(layers)                  # bn1.mean, bn1.var, bn2.mean, ...
+    names = [name for name, _ in params + held_names]
     stored = set(npz.sizes) - {"meta"}
     missing, extra = sorted(set(names) - stored), sorted(stored - set(names + velocity_names))
     if missing or extra:
         raise CheckpointError(f"arrays do not match the layers {layers_text(spec)} "
                               f"(missing {missing or 'none'}, unexpected {extra or 'none'})")
     arrays = [_float32(npz, name, shape) for name, shape in params]
-    held = [_float32(npz, name, shape) for name, shape in statistics(layers)]
-    for (name, _), var in list(zip(statistics(layers), held))[1::2]:
+    held = [_float32(npz, name, shape) for name, shape in held_names]
+    for (name, _), var in zip(held_names[1::2], held[1::2]):
         if np.any(var < 0):
             raise CheckpointError(f"array {name} holds negative values, and it is a variance")
     velocity = None

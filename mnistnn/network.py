@@ -131,7 +131,7 @@ class Network:
         if not self.normalisers:
             return
         x = np.asarray(x, dtype=self.dtype)
-        n = max(1, len(x) // batch_size) * batch_size if len(x) >= batch_size else len(x)
+        n = len(x) - len(x) % batch_size or len(x)     # whole batches, or the one there is
         stats = {layer: [] for layer in self.normalisers}
         for i in range(0, n, batch_size):
             tape = {}

@@ -142,7 +142,7 @@ class Trainer:
                     on_batch(b + 1, self.n_batches, loss)
             if stop_requested():
                 self.batch, self.rng_state = b + 1, rng.bit_generator.state
-                self.net.calibrate(self.train_eval[0][:CALIBRATION_SIZE])  # usable as it is
+                self._calibrate()                  # the checkpoint usable as it is
                 self._save("latest.npz", interrupted=True)
                 return False
         self.seconds = time.perf_counter() - started
@@ -152,7 +152,7 @@ class Trainer:
     def _end_epoch(self):
         """Evaluate, record and checkpoint a finished epoch; return its metrics."""
         started = time.perf_counter()
-        self.net.calibrate(self.train_eval[0][:CALIBRATION_SIZE])  # batch norms' statistics
+        self._calibrate()
         train = evaluate(self.net, *self.train_eval)
         self._check_finite(train["loss"], "the end of the epoch")
         self._check_collapse(train)
@@ -177,6 +177,10 @@ class Trainer:
         if self.weights_dir:
             runs.write_history(self.weights_dir, self.history)
         return metrics
+
+    def _calibrate(self):
+        """Each batch normalisation's statistics, measured on the network as it is now."""
+        self.net.calibrate(self.train_eval[0][:CALIBRATION_SIZE])
 
     def _distort(self, x, rng, distortion):
         """The batch x (B, 784) as the network should see it: augmented, pixels dropped."""

@@ -91,8 +91,8 @@ def test_calibrate_holds_the_statistics_of_the_whole_set():
     np.testing.assert_allclose(bn.var, z.var(axis=0), rtol=1e-12)
     net.calibrate(x[:7], batch_size=10)                # fewer images than a batch: one
     np.testing.assert_allclose(bn.mean, z[:7 * 16].mean(axis=0), rtol=1e-12)
-    before = Network("784,10")
-    before.calibrate(x)                                # nothing to hold: nothing done
+    plain = Network("784,10")                          # nothing to hold: nothing done (x,
+    plain.calibrate(x)                                 # 36 numbers an image, would not fit)
 
 
 def test_the_unit_follows_the_normalisation_and_a_pool_takes_it_over():
