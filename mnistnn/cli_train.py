@@ -133,11 +133,13 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
                                                images.train_labels, start.config.validation_size)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    trainer = training.Trainer(train=train_set, validation=validation, weights_dir=weights_dir,
-                               **start._asdict())
+    windows = training.n_windows(start.config, len(train_set[0]))   # the Trainer makes them
     say(f"Training {start.config.describe()} on {len(train_set[0])} {dataset.title} images"
+        + (f" and {windows} windows of touching digits" if windows else "")
         + (f", validating on {len(validation[0])}" if validation else "")
         + f"; checkpoints in {weights_dir}/")
+    trainer = training.Trainer(train=train_set, validation=validation, weights_dir=weights_dir,
+                               **start._asdict())
     with EpochProgress(quiet, start.config.epochs) as bars:
         outcome = trainer.run(on_batch=bars.batch, on_note=say,
                               on_epoch=lambda m: (bars.epoch(m, as_json),

@@ -17,7 +17,7 @@ COSTS = ("quadratic", "cross-entropy", "log-likelihood")  # network.COSTS, by na
 SCHEDULES = ("constant", "step", "cosine")
 # the settings a resumed run cannot change
 ARCHITECTURE = ("sizes", "activation", "cost", "dataset")
-AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic", "flip", "erase")
+AUGMENTATION = ("rotate", "scale", "shear", "shift", "elastic", "flip", "erase", "touching")
 MAX_EPOCHS = 100_000
 
 
@@ -108,6 +108,10 @@ class TrainConfig:
     erase: float = setting(0.0, "Augmentation: the probability of painting a random "
                            "rectangle of a training image over with noise (random "
                            "erasing).", Range(0, 1))
+    touching: float = setting(0.0, "Augmentation: add this share of the training digits "
+                              "again, as windows cut out of lines of touching digits, a "
+                              "neighbour's strokes at their edges (what --number reads; "
+                              "0.33: 20,000 more for MNIST).", Range(0, 1))
     dataset: str = setting(datasets.DEFAULT, f"The data set to train on (env "
                            f"{datasets.ENV_DATASET}).", choices=datasets.NAMES)
 

@@ -32,6 +32,27 @@ COLLAPSED = 1e-3
 CALIBRATION_SIZE = 2048
 
 
+def with_windows(inputs, labels, config):
+    """The training set and, after it, config.touching of its size again in windows cut
+    out of lines of its touching digits (touching.py), drawn from the run's seed: a
+    resumed run makes the same ones. The one use of Pillow in training, imported only
+    when asked for: a window goes through the form code a person's image goes through."""
+    from .touching import windows
+
+    rng = np.random.default_rng([config.seed, WINDOWS_STREAM])
+    extra, extra_labels = windows(inputs, labels, n_windows(config, len(inputs)), rng)
+    return (np.concatenate([inputs, extra.astype(inputs.dtype, copy=False)]),
+            np.concatenate([labels, extra_labels]))
+
+
+def n_windows(config, n):
+    """How many windows of touching digits a training set of n images gets."""
+    return round(config.touching * n)
+
+
+WINDOWS_STREAM = 2**31   # the windows' random stream: [seed, epoch] is each epoch's
+
+
 class Trainer:
     """Runs the epochs of one training run, writing checkpoints as it goes.
 
@@ -47,9 +68,11 @@ class Trainer:
         self.net, self.config = net, config
         self.inputs, self.labels = train
         check_data(net, train, validation, config)
-        self.targets = one_hot(self.labels, net.sizes[-1], net.dtype)
         subset = eval_subset(len(self.inputs), config.seed)
-        self.train_eval = (self.inputs[subset], self.labels[subset])
+        self.train_eval = (self.inputs[subset], self.labels[subset])   # the digits as they are
+        if config.touching:
+            self.inputs, self.labels = with_windows(self.inputs, self.labels, config)
+        self.targets = one_hot(self.labels, net.sizes[-1], net.dtype)
         self.validation = validation
         self.weights_dir = Path(weights_dir) if weights_dir else None
         self.optimizer = SGD(config.lr, config.momentum, config.nesterov, config.l2,
