@@ -1,6 +1,7 @@
 """The "not a digit" detector (mnistnn/reject.py): build it, compare methods, measure it.
 
     python benchmarks/detector.py --data-dir data --write     # rebuild the shipped detector
+    python benchmarks/detector.py --data-dir data --write --windows   # ... the one for pieces
     python benchmarks/detector.py --data-dir data --compare   # methods side by side (dev sets)
     python benchmarks/detector.py --data-dir data             # held-out figures (also printed
                                                               # by benchmarks/numbers.py)
@@ -12,6 +13,10 @@
 drawn by benchmarks/nondigit_training.py (seed 2), sets the threshold to keep reject.KEEP
 of training digits 50,000-59,999, and writes mnistnn/models/digit-detector.npz (about
 14 minutes on one core of a busy machine; it gives the shipped file bit for bit).
+--write --windows adds 20,000 windows of touching training digits 0-49,999 to the digits
+and 20,000 miscut ones to the non-digits (mnistnn/touching.py, seeds 7 and 8) and writes
+mnistnn/models/window-detector.npz, the detector for pieces of a line (15 minutes on 2
+threads).
 
 Development sets (the only ones looked at while choosing): training digits 50,000-59,999
 raw and as photos, pen digits (seed 11), tests/nondigit_images.py's dev family (DejaVu
@@ -34,13 +39,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
 
-from mnistnn import checkpoint, data, imaging, reject  # noqa: E402
+from mnistnn import checkpoint, data, imaging, reject, touching  # noqa: E402
 from mnistnn.idx import read_idx  # noqa: E402
 from nondigit_images import nondigits  # noqa: E402
 from nondigit_training import training_nondigits  # noqa: E402
 from test_imaging import random_drawing, user_image  # noqa: E402
 
 TRAINING = 24000          # generated non-digits the detector trains on
+WINDOWS = 20000           # windows of touching training digits, cut right and miscut
 
 
 def forms(sources):
@@ -54,11 +60,18 @@ def forms(sources):
     return np.stack(out)
 
 
-def build(mnist, sizes=reject.SIZES, on_epoch=None):
-    """The detector, trained from scratch (see the module's docstring)."""
-    nondigit = training_nondigits(TRAINING, seed=2)
-    images = data.to_inputs(mnist.train_images)
-    return reject.fit(images[:50000], nondigit, images[50000:], sizes, on_epoch=on_epoch)
+def build(mnist, sizes=reject.SIZES, on_epoch=None, windows=False):
+    """The detector, trained from scratch (see the module's docstring); windows=True: the
+    one for pieces of a line, windows of touching training digits added."""
+    digits = data.to_inputs(mnist.train_images)
+    positive, negative = digits[:50000], training_nondigits(TRAINING, seed=2)
+    if windows:
+        labels = mnist.train_labels[:50000]
+        right, _ = touching.windows(positive, labels, WINDOWS, np.random.default_rng(7))
+        wrong, _ = touching.windows(positive, labels, WINDOWS, np.random.default_rng(8),
+                                    miscut=True)
+        positive, negative = np.concatenate([positive, right]), np.concatenate([negative, wrong])
+    return reject.fit(positive, negative, digits[50000:], sizes, on_epoch=on_epoch)
 
 
 def dev_sets(mnist):
@@ -141,9 +154,12 @@ def main():
 
         def progress(m):
             print(f"epoch {m['epoch']}: loss {m['train_loss']:.4f}", flush=True)
-        detector = build(mnist, args.layers, on_epoch=progress)
-        reject.save(args.output, detector, {"built_by": "python benchmarks/detector.py --write"})
-        print(f"{args.output}: threshold {detector.threshold:.3f}, "
+        detector = build(mnist, args.layers, on_epoch=progress, windows=args.windows)
+        shipped = reject.PIECE_DETECTORS if args.windows else reject.DETECTORS
+        output = args.output or shipped["mnist"]
+        reject.save(output, detector, {"built_by": "python benchmarks/detector.py --write"
+                                       + " --windows" * args.windows})
+        print(f"{output}: threshold {detector.threshold:.3f}, "
               f"{time.perf_counter() - started:.0f} s")
         return
     if args.detector:
@@ -173,7 +189,10 @@ def measure_options(parser):
 def parse():
     parser = measure_options(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     parser.add_argument("--write", action="store_true", help="rebuild the shipped detector")
-    parser.add_argument("--output", default=str(reject.DETECTORS["mnist"]),
+    parser.add_argument("--windows", action="store_true", help="with --write: the detector "
+                        "for pieces of a line (window-detector.npz), windows of touching "
+                        "digits added")
+    parser.add_argument("--output", default=None,
                         help="where --write puts it (default: the shipped file)")
     parser.add_argument("--compare", action="store_true", help="methods side by side")
     parser.add_argument("--layers", default=reject.SIZES,

@@ -121,6 +121,6 @@ def estimate_slant(ys, xs, vs):
     """The shear s (x' = x + s (y - mean y)) that makes the ink's column profile sharpest
     (largest sum of squares): upright strokes then stand in few columns."""
     y = ys - ys.mean()
-    sharpness = [np.sum(np.bincount(np.round(xs + s * y - (xs + s * y).min()).astype(int),
+    sharpness = [np.sum(np.bincount(np.floor(xs + s * y - (xs + s * y).min()).astype(int),
                                     weights=vs) ** 2) for s in SLANTS]
     return float(SLANTS[int(np.argmax(sharpness))])

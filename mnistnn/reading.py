@@ -72,7 +72,7 @@ def read_number(net, source, name=None, reject=True):
     if not digits:
         raise ImageError(f"{source_name(source, name)}: no digit found: only specks of ink")
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
-    probabilities, is_digit = _judge(net, x, reject)
+    probabilities, is_digit = _judge(net, x, reject, pieces=True)
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []
     for digit, p, ok in zip(digits, probabilities, is_digit):
@@ -85,7 +85,7 @@ def piece_scorer(net):
     """score(crops) for segment.read_line: each crop's probabilities (N, 10) and how much
     it looks like a digit (N,) (the detector's log-odds less its threshold; zeros for a
     data set without a detector)."""
-    detector = rejection.for_network(net)
+    detector = rejection.for_network(net, pieces=True)
 
     def score(crops):
         x = mnist_forms(crops)                                   # (N, 784)
@@ -131,9 +131,10 @@ def rejection_note(net):
             f"every image gets its closest class, as with --no-reject")
 
 
-def _judge(net, x, reject):
+def _judge(net, x, reject, pieces=False):
     """Probabilities (N, 10) of inputs x (N, 784), and whether each is a digit (N,) bool:
-    always True without reject or when the network has no "not a digit" model."""
+    always True without reject or when the network has no "not a digit" model. pieces:
+    x are pieces of a line, judged by the detector for them."""
     probabilities = net.predict_proba(x)
-    detector = rejection.for_network(net) if reject else None
+    detector = rejection.for_network(net, pieces) if reject else None
     return probabilities, (detector.accepts(x) if detector else np.ones(len(x), dtype=bool))

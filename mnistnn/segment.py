@@ -26,7 +26,7 @@ from .errors import ImageError
 from .layout import components, estimate_slant, line_height, remove_rules, stroke_width
 
 MAX_DIGITS = 40       # more digit-sized pieces than this is not one number
-MAX_GROUP = 12        # primitives one digit may be made of
+MAX_GROUP = 24        # primitives one digit may be made of (two cuts every 0.1 height)
 MIN_HEIGHT = 0.4      # a digit is at least this share of the line's height
 
 Digit = namedtuple("Digit", "box ink probabilities")   # box (x0, y0, x1, y1), ink (h, w)
@@ -130,7 +130,7 @@ def _crop(prims, i, j):
 # `python benchmarks/numbers.py --fit-segmentation` on numbers made of MNIST *training*
 # digits.
 FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
-WEIGHTS = np.array([1.0, 0.168, 0.0, -1.336, -0.1, -30.0, -2.245, 0.474, -30.0])
+WEIGHTS = np.array([1.0, 0.168, -0.1, -1.336, -0.1, -30.0, -0.796, 0.0, 0.796])
 SKIP = 1.336
 
 

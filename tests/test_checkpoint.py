@@ -437,7 +437,7 @@ def test_float16_storage_loads_as_float32(tmp_path):
 
 
 @pytest.mark.parametrize("name, classes", [("default", 10), ("fashion-mnist", 10),
-                                           ("digit-detector", 2)])
+                                           ("digit-detector", 2), ("window-detector", 2)])
 def test_the_shipped_models_load(name, classes):
     net = checkpoint.load(ROOT / "mnistnn" / "models" / f"{name}.npz", classes=classes)
     assert net.sizes[0] == 784 and net.sizes[-1] == classes

@@ -12,7 +12,8 @@ from conftest import invoke
 from mnistnn import checkpoint, datasets, imaging, reading, reject
 from mnistnn.network import Network
 from nondigit_images import glyph, nondigits, polygon_shape
-from test_imaging import encode, random_drawing
+from number_images import on_paper, pen_number
+from test_imaging import encode, pen_mask, random_drawing
 
 NOT_A_DIGIT = re.compile(r"^(?P<path>.+): not a digit \(closest: \d, \d+\.\d%\)$")
 
@@ -50,6 +51,22 @@ def test_one_detector_serves_every_mnist_classifier(shipped, tmp_path):
     assert reading.can_reject(shipped)
     checkpoint.save(tmp_path / "mine.npz", Network([784, 10, 10], seed=1), {"config": {}})
     assert reject.for_network(checkpoint.load(tmp_path / "mine.npz")) is detector
+
+
+def test_pieces_of_a_number_are_judged_by_the_detector_for_pieces(shipped, tmp_path,
+                                                                  monkeypatch):
+    """A detector that turns everything away, put in place of the one for pieces: every
+    digit of a number is then not a digit, and a single digit is still read."""
+    strict = reject.Detector(reject.for_network(shipped).net, 1e9)
+    reject.save(tmp_path / "strict.npz", strict)
+    monkeypatch.setitem(reject.PIECE_DETECTORS, "mnist", tmp_path / "strict.npz")
+    rng = np.random.default_rng(3)
+    ink, _ = pen_number([2, 3], rng, height=100)
+    answer, _ = reading.read_number(shipped, on_paper(ink, rng, "white"), "23.png")
+    assert answer["digits"] and all(d["digit"] is None for d in answer["digits"])
+    assert answer["number"] is None
+    three = picture(pen_mask(3, (80, 80), (15, 10, 50, 60), 6))
+    assert reading.read_digit(shipped, three)[0]["digit"] == 3  # the whole-image detector
 
 
 def test_other_data_sets_have_no_detector(tmp_path):

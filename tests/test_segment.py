@@ -94,6 +94,20 @@ def test_slant_of_sheared_strokes():
         assert abs(found - slant) <= 0.05, (slant, found)
 
 
+def test_upright_touching_digits_are_read_as_upright():
+    """A line of upright digits that touch is one wide blob. Its slant was found at +-0.5
+    for every such line (0 of these 8 upright): rounding half-way positions to even
+    columns made that shear look sharpest, and cuts then ran slanted through upright
+    digits."""
+    found = []
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        ink, _ = pen_number(rng.integers(0, 10, 5), rng, height=100, layout="touching")
+        ys, xs = np.nonzero(ink > 0.05)
+        found.append(layout.estimate_slant(ys, xs, ink[ys, xs]))
+    assert sum(abs(s) < 0.15 for s in found) >= 6, found   # within one step of upright
+
+
 # -- numbers of MNIST test digits -------------------------------------------------------------
 
 @pytest.mark.slow
@@ -181,7 +195,8 @@ def test_pieces_are_scored_by_the_detector_when_the_data_set_has_one(shipped, tm
              for d in (3, 8)]
     p, odds = reading.piece_scorer(shipped)(crops)
     assert p.shape == (2, 10) and odds.shape == (2,) and np.all(odds > 0)
-    detector = reject.for_network(shipped)
+    detector = reject.for_network(shipped, pieces=True)          # the one for pieces
+    assert detector is not reject.for_network(shipped)
     assert np.allclose(odds, detector.log_odds(reading.mnist_forms(crops)) - detector.threshold)
     checkpoint.save(tmp_path / "c.npz", shipped, {"dataset": "fashion-mnist"})
     _, none = reading.piece_scorer(checkpoint.load(tmp_path / "c.npz"))(crops)
@@ -210,6 +225,18 @@ BROKEN = {
     7: [[(0.05, 0.04), (0.95, 0.04)], [(0.88, 0.17), (0.4, 0.98)]],
     3: [arc(0.5, 0.26, 0.36, 0.23, 200, 430), arc(0.5, 0.73, 0.42, 0.25, 290, 520)],
 }
+
+
+@pytest.mark.parametrize("digit", [2, 3])
+def test_a_digit_much_wider_than_tall_stays_one_digit(shipped, digit):
+    """A 2 or a 3 drawn 1.8 times as wide as it is tall, between a 4 and a 7: cut every
+    0.1 height, twice, it is some 30 pieces, and with at most 12 pieces to a digit it
+    could only be read as two (4237, 4337)."""
+    strokes = [pen_mask(4, (90, 160), (15, 30, 60, 100), 8),
+               pen_mask(digit, (210, 160), (15, 30, 180, 100), 8),
+               pen_mask(7, (90, 160), (15, 30, 60, 100), 8)]
+    image = Image.fromarray(255 - np.concatenate([np.asarray(s) for s in strokes], axis=1))
+    assert read(shipped, encode(image))["number"] == f"4{digit}7"
 
 
 def test_broken_digits_stay_one_and_dust_is_no_digit(shipped):
