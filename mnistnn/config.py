@@ -111,7 +111,8 @@ class TrainConfig:
     touching: float = setting(0.0, "Augmentation: add this share of the training digits "
                               "again, as windows cut out of lines of touching digits, a "
                               "neighbour's strokes at their edges (what --number reads; "
-                              "0.33: 20,000 more for MNIST).", Range(0, 1))
+                              "0.33 of MNIST's 60,000: 19,800 more). Digits only.",
+                              Range(0, 1))
     dataset: str = setting(datasets.DEFAULT, f"The data set to train on (env "
                            f"{datasets.ENV_DATASET}).", choices=datasets.NAMES)
 
@@ -128,6 +129,10 @@ class TrainConfig:
             raise ValueError("Nesterov momentum needs --momentum > 0")
         if self.patience and not self.validation_size:
             raise ValueError("--patience needs a validation set (--validation-size > 0)")
+        data = datasets.get(self.dataset)
+        if self.touching and data.style != "mnist":
+            raise ValueError(f"--touching makes windows of touching handwritten digits, "
+                             f"and {data.title} holds none")
 
     def describe(self):
         """In words: '784-30-10 sigmoid network (quadratic cost) for 30 epochs, lr 3, ...'."""

@@ -144,3 +144,11 @@ def test_train_touching_from_the_command_line_and_resume(tiny_mnist, tmp_path):
     a, b = (checkpoint.load(tmp_path / f / "latest.npz") for f in ("straight", "resumed"))
     assert a.meta["config"]["touching"] == 0.5 == b.meta["config"]["touching"]
     assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights))
+
+
+def test_touching_is_for_digits_only(tiny_fashion, tmp_path):
+    result = invoke("train", "--dataset", "fashion-mnist", "--touching", 0.2, "--epochs", 1,
+                    "--data-dir", tiny_fashion, "--weights-dir", tmp_path, "--no-download")
+    assert result.exit_code == 2 and "--touching makes windows of touching handwritten " \
+        "digits, and Fashion-MNIST holds none" in result.stderr
+    assert not any(tmp_path.iterdir())                         # nothing written
