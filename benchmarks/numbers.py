@@ -13,6 +13,9 @@ Sequence accuracy counts a number right when every digit is right, none missing,
 extra. Each failure is put down to segmentation (the boxes found do not match the digits'
 boxes one to one, IoU >= 0.5) or to recognition (they do, and a digit is misread); "read
 alone" is the accuracy with perfect segmentation (each digit's own ink read alone).
+Two ceilings on touching numbers follow: of the cutting (a candidate piece framing each
+digit and read right) and of the recognition (each digit cut out at the true places,
+halfway through each overlap, and read).
 
 "Not a digit", on sets never looked at while choosing the method (held out), each family
 apart: benchmarks/detector.py's figures, printed here too so that one command measures a
