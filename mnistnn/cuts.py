@@ -3,26 +3,35 @@
     side, crossed = cut(ys, xs, vs, height, slant, stroke)
 
 Each cut runs from the component's top to its bottom, one column per row: straight
-along a guide line that follows the writing's slant, or crossing as little ink as it can
-near it. Guides are dense (every 0.1 line height), so that some pair of cuts frames each
-of two touching digits; the network later decides which cuts are real (segment.best_path).
+along a guide line that leans half as much as the writing (LEAN), or crossing as little
+ink as it can near it. Guides are dense (every 0.1 line height), so that some pair of
+cuts frames each of two touching digits; the network later decides which cuts are real
+(segment.best_path).
 """
 import numpy as np
 
 STEP = 0.1            # a guide every STEP line heights
 PULL = 0.5            # ink a cut may avoid per line height it strays from its guide
+# The line's slant is the shear that stands its strokes upright (layout.estimate_slant),
+# and the strokes it sees most are stems: of 1s, 4s, 7s and 9s. Where two digits meet,
+# their bowls and bars lean less than their stems, and guides at the full slant cut
+# through them. Touching numbers of MNIST training digits (150 upright, 150 sheared by
+# 0.15-0.3), read with guides at 0.3, 0.5, 0.7 and 1 times the slant: 58.3%, 58.7%,
+# 58.3% and 55.7% (on test digits: upright guides read fewer sheared numbers, 48 of 100
+# against 65 at 0.5).
+LEAN = 0.5
 
 
 def cut(ys, xs, vs, height, slant, stroke):
     """Cut one wide component from its top to its bottom near guides every STEP height
-    along the slant: along each guide itself, and along the path that crosses as little
-    ink as it can near it (moving at most two pixels sideways per row). Returns each
-    pixel's piece (n,) and the strokes each cut crosses (K,)."""
+    leaning LEAN times the writing's slant: along each guide itself, and along the path
+    that crosses as little ink as it can near it (moving at most two pixels sideways per
+    row). Returns each pixel's piece (n,) and the strokes each cut crosses (K,)."""
     y0, x0 = ys.min(), xs.min()
     crop = np.zeros((ys.max() - y0 + 1, xs.max() - x0 + 1))
     crop[ys - y0, xs - x0] = vs
     h, w = crop.shape
-    lean = -slant * (np.arange(h) - (h - 1) / 2)                 # (h,) the slant's x offset
+    lean = -LEAN * slant * (np.arange(h) - (h - 1) / 2)          # (h,) the guides' x offset
     lo, hi = -lean.min() + 0.2 * height, w - lean.max() - 0.2 * height
     centres = np.arange(lo, hi, STEP * height) if hi > lo else np.zeros(0)
     if not len(centres):

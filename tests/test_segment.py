@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
-from mnistnn import checkpoint, layout, reading, reject, segment
+from mnistnn import checkpoint, cuts, layout, reading, reject, segment
 from mnistnn.errors import ImageError
 from mnistnn.idx import read_idx
 from number_images import mnist_number, on_paper, pen_number
@@ -108,6 +108,20 @@ def test_upright_touching_digits_are_read_as_upright():
     assert sum(abs(s) < 0.15 for s in found) >= 6, found   # within one step of upright
 
 
+def test_cuts_lean_half_as_much_as_the_strokes():
+    """A line whose strokes lean by 0.4 is cut along guides leaning 0.2: where two digits
+    meet, bowls and bars lean less than the stems the slant was measured on (cuts.LEAN;
+    the touching numbers of benchmarks/numbers.py read 45.7% -> 58.3%). A block of
+    even ink has no valley, so its cuts run straight along their guides."""
+    ys, xs = np.nonzero(np.ones((100, 400)))
+    side, _ = cuts.cut(ys, xs, np.ones(len(ys)), 100, 0.4, 8)
+    side = side.reshape(100, 400)
+    for k in (3, 6, 9):                           # three of the cuts, far from the edges
+        x = np.argmax(side >= k, axis=1)          # (100,) where the cut is on each row
+        lean = np.polyfit(np.arange(100), x, 1)[0]   # x moves by -lean per row downwards
+        assert lean == pytest.approx(-0.2, abs=0.02), (k, lean)
+
+
 # -- numbers of MNIST test digits -------------------------------------------------------------
 
 @pytest.mark.slow
@@ -173,7 +187,9 @@ def box_iou(a, b):
 def test_candidates_frame_most_touching_digits(shipped, test_digits):
     """The oracle of cutting: share of touching digits for which some candidate piece has
     the digit's box (IoU >= 0.7) and is read right. Measured 0.70 with cuts every 0.2
-    height; the dense cuts (every 0.1 height, straight and least-ink) reach about 0.77."""
+    height; the dense cuts (every 0.1 height, straight and least-ink) about 0.77 before
+    the slant was counted by flooring; now 70 of 75 (68 with guides at the full slant:
+    benchmarks/numbers.py, on 100 numbers, puts the same ceiling at 93.4% and 86.8%)."""
     images, labels = test_digits
     rng = np.random.default_rng(8)
     score, found, total = reading.piece_scorer(shipped), 0, 0
@@ -187,7 +203,7 @@ def test_candidates_frame_most_touching_digits(shipped, test_digits):
             found += any(box_iou(c, box) >= 0.7 and line.p[g].argmax() == label
                          for g, c in enumerate(crops))
     print(f"\n{found} of {total} touching digits have a candidate framed and read right")
-    assert found >= 0.72 * total
+    assert found >= 0.85 * total
 
 
 def test_pieces_are_scored_by_the_detector_when_the_data_set_has_one(shipped, tmp_path):
