@@ -15,7 +15,8 @@ boxes one to one, IoU >= 0.5) or to recognition (they do, and a digit is misread
 alone" is the accuracy with perfect segmentation (each digit's own ink read alone).
 Two ceilings on touching numbers follow: of the cutting (a candidate piece framing each
 digit and read right) and of the recognition (each digit cut out at the true places,
-halfway through each overlap, and read).
+halfway through each overlap, and read as a piece cut out of wider ink is: by the network
+and the window reader).
 
 "Not a digit", on sets never looked at while choosing the method (held out), each family
 apart: benchmarks/detector.py's figures, printed here too so that one command measures a
@@ -117,15 +118,17 @@ def measure_oracle(net, images, labels, n, seed):
 def measure_windows(net, images, labels, n, seed):
     """Recognition where touching digits overlap: each digit of n touching numbers cut out
     at the true places (halfway through each overlap, all the ink in those columns) and
-    read by the network. -> (share of digits read right, share of numbers all right)."""
-    rng = np.random.default_rng(seed)
+    read as the reading reads a piece cut out of wider ink (the network and the window
+    reader). -> (share of digits read right, share of numbers all right)."""
+    rng, score = np.random.default_rng(seed), reading.piece_scorer(net)
     right = digits = whole = 0
     for _ in range(n):
         pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
         ink, boxes = mnist_number(images[pick], rng, "touching")
         edges = [boxes[0][0]] + [(a[2] + b[0]) // 2 for a, b in zip(boxes, boxes[1:])] \
             + [boxes[-1][2]]
-        read = net.predict(reading.mnist_forms([ink[:, a:b] for a, b in zip(edges, edges[1:])]))
+        crops = [ink[:, a:b] for a, b in zip(edges, edges[1:])]
+        read = score(crops, np.ones(len(crops), dtype=bool))[0].argmax(axis=1)
         right, digits = right + np.sum(read == labels[pick]), digits + len(pick)
         whole += np.all(read == labels[pick])
     return right / digits, whole / n

@@ -16,6 +16,11 @@ names the digit it resembles most: {"digit": None, "closest": 4, "confidence": 0
 in a number that digit is written "?" (and "number" is None when no piece is a digit).
 reject=False always answers with the closest digit.
 
+A digit of a number that was cut out of touching digits (wider ink) carries bits of its
+neighbours at its edges. It is read by the network and by its data set's window reader
+(models/window-reader.npz for MNIST: the cnn recipe trained with such windows, `mnistnn
+train --touching`), their probabilities averaged; whole pieces by the network alone.
+
 "label" is the number of the class the network chose, "name" its name (a digit for
 MNIST, "Sneaker" for Fashion-MNIST); "digit" is the same number as "label", kept under
 the key it has always had so that scripts written for MNIST go on working. A rejected
@@ -26,10 +31,11 @@ front end (the drawing page's JSON API) returns the same objects, so they never 
 """
 import numpy as np
 
+from . import checkpoint, segment
 from . import reject as rejection
-from . import segment
 from .datasets import trained_on
 from .errors import ImageError
+from .form import PIXELS
 from .imaging import FIELD, load_digit, load_ink, source_name, to_mnist
 
 
@@ -54,8 +60,8 @@ def read_digit(net, source, name=None, reject=True):
     Raises ImageError, one sentence naming the image, when it cannot be read."""
     dataset = trained_on(net.meta)
     x = load_digit(source, name, dataset.style)            # (784,) float32 in [0, 1]
-    probabilities, is_digit = _judge(net, x[None], reject)  # (1, 10), (1,)
-    return digit_answer(probabilities[0], is_digit[0], dataset.classes), x
+    probabilities = net.predict_proba(x[None])[0]          # (10,)
+    return digit_answer(probabilities, _accepts(net, x[None], reject)[0], dataset.classes), x
 
 
 def read_number(net, source, name=None, reject=True):
@@ -72,26 +78,49 @@ def read_number(net, source, name=None, reject=True):
     if not digits:
         raise ImageError(f"{source_name(source, name)}: no digit found: only specks of ink")
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
-    probabilities, is_digit = _judge(net, x, reject, pieces=True)
+    is_digit = _accepts(net, x, reject, pieces=True)
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
-    answers = []
-    for digit, p, ok in zip(digits, probabilities, is_digit):
+    answers = []    # each digit as the reading scored it (cut pieces: with the window reader)
+    for digit, p, ok in zip(digits, [d.probabilities for d in digits], is_digit):
         box = np.round(np.array(digit.box) * scale).astype(int)   # x0, y0, x1, y1
         answers.append({**digit_answer(p, ok), "box": [int(v) for v in box]})
     return number_answer(answers), x
 
 
 def piece_scorer(net):
-    """score(crops) for segment.read_line: each crop's probabilities (N, 10) and how much
-    it looks like a digit (N,) (the detector's log-odds less its threshold; zeros for a
-    data set without a detector)."""
+    """score(crops, cut=None) for segment.read_line: each crop's probabilities (N, 10) and
+    how much it looks like a digit (N,) (the detector's log-odds less its threshold;
+    zeros for a data set without a detector). A crop holding a piece cut out of wider ink
+    (cut, (N,) bool) is read by the network and by the data set's window reader, their
+    probabilities averaged."""
     detector = rejection.for_network(net, pieces=True)
+    reader = window_reader(net)
 
-    def score(crops):
+    def score(crops, cut=None):
         x = mnist_forms(crops)                                   # (N, 784)
         odds = detector.log_odds(x) - detector.threshold if detector else np.zeros(len(x))
-        return net.predict_proba(x), odds
+        p = net.predict_proba(x)                                 # (N, 10)
+        if reader is not None and cut is not None and np.any(cut):
+            p[cut] = (p[cut] + reader.predict_proba(x[cut])) / 2
+        return p, odds
     return score
+
+
+# The network that reads pieces cut out of touching digits beside the classifier, per data
+# set: the cnn recipe trained with windows of touching digits (mnistnn train --touching).
+WINDOW_READERS = {"mnist": rejection.MODELS / "window-reader.npz"}
+_readers = {}     # path -> Network: each file is read once per process
+
+
+def window_reader(net):
+    """The window reader for a classifier's data set, or None (none for it, or the
+    classifier does not read MNIST-form images)."""
+    path = WINDOW_READERS.get(trained_on(net.meta).name)
+    if path is None or net.sizes[0] != PIXELS:
+        return None
+    if path not in _readers:
+        _readers[path] = checkpoint.load(path)
+    return _readers[path]
 
 
 def number_answer(digits):
@@ -131,10 +160,9 @@ def rejection_note(net):
             f"every image gets its closest class, as with --no-reject")
 
 
-def _judge(net, x, reject, pieces=False):
-    """Probabilities (N, 10) of inputs x (N, 784), and whether each is a digit (N,) bool:
-    always True without reject or when the network has no "not a digit" model. pieces:
-    x are pieces of a line, judged by the detector for them."""
-    probabilities = net.predict_proba(x)
+def _accepts(net, x, reject, pieces=False):
+    """Whether each input x (N, 784) is a digit (N,) bool: always True without reject or
+    when the network has no "not a digit" model. pieces: x are pieces of a line, judged
+    by the detector for them."""
     detector = rejection.for_network(net, pieces) if reject else None
-    return probabilities, (detector.accepts(x) if detector else np.ones(len(x), dtype=bool))
+    return detector.accepts(x) if detector else np.ones(len(x), dtype=bool)

@@ -1,6 +1,6 @@
 """A line of handwritten digits -> one piece of ink per digit, left to right (numpy only).
 
-    digits = read_line(ink, score)   # ink (H, W) from imaging.load_ink; score: crops -> (N, 10)
+    digits = read_line(ink, score)   # ink (H, W) from imaging.load_ink; score: see read_line
 
 The network decides where one digit ends and the next begins:
 
@@ -38,9 +38,10 @@ Prim = namedtuple("Prim", "ys xs vs u comp cut")
 def read_line(ink, score):
     """The digits of the line in ink (H, W) float in [0, 1], left to right: [Digit, ...].
 
-    score(list of crops (h, w)) -> (probabilities (N, 10), digit-likeness (N,): the "not a
-    digit" detector's log-odds less its threshold, or zeros). Raises ImageError when the
-    line holds more than MAX_DIGITS digit-sized pieces."""
+    score(list of crops (h, w), cut (N,) bool: the crop holds a piece cut out of wider
+    ink) -> (probabilities (N, 10), digit-likeness (N,): the "not a digit" detector's
+    log-odds less its threshold, or zeros). Raises ImageError when the line holds more
+    than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
     path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
     return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
@@ -62,7 +63,9 @@ def candidates(ink, score):
     u = xs + slant * (ys - ys.mean())                          # (n,) sheared x
     prims = primitives((ys, xs, ink[ys, xs], u), labels, height, slant, stroke_width(ink))
     groups = candidate_groups(prims, height)
-    p, odds = score([_crop(prims, i, j)[1] for i, j in groups])  # (len(groups), 10), (.,)
+    cut = np.array([any(q.cut != (None, None) for q in prims[i:j]) for i, j in groups],
+                   dtype=bool)                                 # (len(groups),)
+    p, odds = score([_crop(prims, i, j)[1] for i, j in groups], cut)  # (., 10), (.,)
     return Line(prims, groups, p, height, odds)
 
 

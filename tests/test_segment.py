@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
-from mnistnn import checkpoint, cuts, layout, reading, reject, segment
+from mnistnn import checkpoint, cuts, imaging, layout, reading, reject, segment
 from mnistnn.errors import ImageError
 from mnistnn.idx import read_idx
+from mnistnn.network import Network
 from number_images import mnist_number, on_paper, pen_number
 from test_imaging import arc, encode, pen_mask
 
@@ -217,6 +218,45 @@ def test_pieces_are_scored_by_the_detector_when_the_data_set_has_one(shipped, tm
     checkpoint.save(tmp_path / "c.npz", shipped, {"dataset": "fashion-mnist"})
     _, none = reading.piece_scorer(checkpoint.load(tmp_path / "c.npz"))(crops)
     assert np.array_equal(none, np.zeros(2))
+
+
+def test_cut_pieces_are_read_with_the_window_reader(shipped, tmp_path):
+    """A piece cut out of wider ink (touching digits) is read by the classifier and by the
+    window reader, their probabilities averaged; a whole piece by the classifier alone."""
+    crops = [np.asarray(pen_mask(d, (60, 90), (10, 10, 40, 70), 6), dtype=np.float32) / 255
+             for d in (3, 8)]
+    x = reading.mnist_forms(crops)
+    reader = reading.window_reader(shipped)
+    assert reader is not None and reader is not shipped and reader.sizes[-1] == 10
+    assert reader.meta["config"]["touching"] > 0                 # trained on such pieces
+    assert reader.meta["test_accuracy"] >= 0.995
+    p, _ = reading.piece_scorer(shipped)(crops, np.array([False, True]))
+    alone = shipped.predict_proba(x)                 # (2, 10); both are sure: compare logs
+    both = (alone[1] + reader.predict_proba(x[1:])[0]) / 2
+    assert np.allclose(np.log(p[0]), np.log(alone[0]), atol=1e-3)
+    assert np.allclose(np.log(p[1]), np.log(both), atol=1e-3)
+    assert not np.allclose(np.log(p[1]), np.log(alone[1]), atol=0.1)
+    mine = Network([784, 10, 10], seed=1)        # a person's own MNIST model gets it too
+    checkpoint.save(tmp_path / "mine.npz", mine, {"config": {}})
+    assert reading.window_reader(checkpoint.load(tmp_path / "mine.npz")) is reader
+    checkpoint.save(tmp_path / "clothes.npz", mine, {"dataset": "fashion-mnist"})
+    assert reading.window_reader(checkpoint.load(tmp_path / "clothes.npz")) is None
+
+
+def test_a_number_reads_as_its_pieces_were_scored(shipped, test_digits):
+    """read_number answers each digit with the probabilities the reading chose it by (a
+    cut piece's: the classifier's and the window reader's together), not the classifier's
+    alone."""
+    images, _ = test_digits
+    rng = np.random.default_rng(4)
+    ink, _ = mnist_number(images[rng.choice(len(images), 5, replace=False)], rng, "touching")
+    image = on_paper(ink, rng, "white")
+    answer, x = reading.read_number(shipped, image)
+    line = segment.read_line(imaging.load_ink(image)[0], reading.piece_scorer(shipped))
+    scored = [[round(float(v), 6) for v in d.probabilities] for d in line]
+    assert [d["probabilities"] for d in answer["digits"]] == scored
+    alone = [[round(float(v), 6) for v in p] for p in shipped.predict_proba(x)]
+    assert alone != scored                         # some piece was cut, and read by both
 
 
 def test_one_to_twenty_digits_apart(shipped):
