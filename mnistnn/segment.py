@@ -13,9 +13,10 @@ The network decides where one digit ends and the next begins:
                  (a digit is about as tall as the line, not much wider than tall, one
                  piece of writing); small specks and scraps of line may be left out.
 
-Pieces are crops of the ink (h, w), scored by a callback (the reader turns each into the
-MNIST form, the same code as a single digit, and asks the network), so this module needs
-nothing but numpy.
+Pieces are crops of the ink (h, w), scored by a callback (reading.piece_scorer turns each
+into the MNIST form, the same code as a single digit, and asks the network, and, for a
+piece cut out of wider ink, the window reader too), so this module needs nothing but
+numpy.
 """
 from collections import namedtuple
 
@@ -63,8 +64,8 @@ def candidates(ink, score):
     u = xs + slant * (ys - ys.mean())                          # (n,) sheared x
     prims = primitives((ys, xs, ink[ys, xs], u), labels, height, slant, stroke_width(ink))
     groups = candidate_groups(prims, height)
-    cut = np.array([any(q.cut != (None, None) for q in prims[i:j]) for i, j in groups],
-                   dtype=bool)                                 # (len(groups),)
+    parts = {q.comp for q in prims}
+    cut = np.array([bool(_cuts_around(prims, i, j, parts)) for i, j in groups], dtype=bool)
     p, odds = score([_crop(prims, i, j)[1] for i, j in groups], cut)  # (., 10), (.,)
     return Line(prims, groups, p, height, odds)
 
@@ -114,6 +115,15 @@ def candidate_groups(prims, height):
                 break
             groups.append((i, j))
     return groups
+
+
+def _cuts_around(prims, i, j, parts):
+    """The strokes crossed by each cut that parts primitives i..j-1 from the rest of their
+    components (parts: every primitive's comp): [] when they hold whole components, even
+    ones that were cut and are put back together here."""
+    mine = {q.comp for q in prims[i:j]}
+    return [q.cut[side] for q in prims[i:j] for side in (0, 1)
+            if (q.comp[0], q.comp[1] + 2 * side - 1) in parts - mine]
 
 
 def _crop(prims, i, j):
@@ -187,9 +197,7 @@ def group_features(prims, groups, p, height, odds):
     f[:, 2] = 1
     parts = {q.comp for q in prims}
     for g, (i, j) in enumerate(groups):
-        mine = {q.comp for q in prims[i:j]}
-        cuts = [q.cut[side] for q in prims[i:j] for side in (0, 1)
-                if (q.comp[0], q.comp[1] + 2 * side - 1) in parts - mine]
+        cuts = _cuts_around(prims, i, j, parts)
         f[g, 3:5] = len(cuts) / 2, sum(cuts) / 2
         ys = np.concatenate([q.ys for q in prims[i:j]])
         spans = np.array(sorted((q.u.min(), q.u.max()) for q in prims[i:j]))   # (k, 2)

@@ -112,8 +112,9 @@ def test_upright_touching_digits_are_read_as_upright():
 def test_cuts_lean_half_as_much_as_the_strokes():
     """A line whose strokes lean by 0.4 is cut along guides leaning 0.2: where two digits
     meet, bowls and bars lean less than the stems the slant was measured on (cuts.LEAN;
-    the touching numbers of benchmarks/numbers.py read 45.7% -> 58.3%). A block of
-    even ink has no valley, so its cuts run straight along their guides."""
+    the touching numbers of benchmarks/numbers.py read 45.7% -> 58.3%, before the window
+    reader). A block of even ink has no valley, so its cuts run straight along their
+    guides."""
     ys, xs = np.nonzero(np.ones((100, 400)))
     side, _ = cuts.cut(ys, xs, np.ones(len(ys)), 100, 0.4, 8)
     side = side.reshape(100, 400)
@@ -241,6 +242,24 @@ def test_cut_pieces_are_read_with_the_window_reader(shipped, tmp_path):
     assert reading.window_reader(checkpoint.load(tmp_path / "mine.npz")) is reader
     checkpoint.save(tmp_path / "clothes.npz", mine, {"dataset": "fashion-mnist"})
     assert reading.window_reader(checkpoint.load(tmp_path / "clothes.npz")) is None
+
+
+def test_a_cut_digit_put_back_together_is_whole_ink():
+    """A digit wider than 0.75 of the line is cut into pieces. The run holding all of
+    them is whole ink again (read by the classifier alone); a run holding only some of
+    them is a piece cut out of wider ink (read with the window reader)."""
+    ink = np.asarray(pen_mask(0, (160, 100), (10, 10, 130, 80), 8), dtype=np.float32) / 255
+    seen = []
+
+    def score(crops, cut):
+        seen.append(cut)
+        return np.full((len(crops), 10), 0.1), np.zeros(len(crops))
+    line = segment.candidates(ink, score)
+    n, (cut,) = len(line.prims), seen
+    assert n > 2 and len({q.comp[0] for q in line.prims}) == 1     # one component, cut
+    whole = [g for g, (i, j) in enumerate(line.groups) if j - i == n]
+    assert len(whole) == 1 and not cut[whole[0]]
+    assert cut[[g for g, (i, j) in enumerate(line.groups) if j - i < n]].all()
 
 
 def test_a_number_reads_as_its_pieces_were_scored(shipped, test_digits):
