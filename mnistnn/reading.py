@@ -35,7 +35,6 @@ from . import checkpoint, segment
 from . import reject as rejection
 from .datasets import trained_on
 from .errors import ImageError
-from .form import PIXELS
 from .imaging import FIELD, load_digit, load_ink, source_name, to_mnist
 
 
@@ -94,13 +93,13 @@ def piece_scorer(net):
     (cut, (N,) bool) is read by the network and by the data set's window reader, their
     probabilities averaged."""
     detector = rejection.for_network(net, pieces=True)
-    reader = window_reader(net)
 
     def score(crops, cut=None):
         x = mnist_forms(crops)                                   # (N, 784)
         odds = detector.log_odds(x) - detector.threshold if detector else np.zeros(len(x))
         p = net.predict_proba(x)                                 # (N, 10)
-        if reader is not None and cut is not None and np.any(cut):
+        reader = window_reader(net) if np.any(cut) else None     # loaded when first needed
+        if reader is not None:
             p[cut] = (p[cut] + reader.predict_proba(x[cut])) / 2
         return p, odds
     return score
@@ -109,18 +108,12 @@ def piece_scorer(net):
 # The network that reads pieces cut out of touching digits beside the classifier, per data
 # set: the cnn recipe trained with windows of touching digits (mnistnn train --touching).
 WINDOW_READERS = {"mnist": rejection.MODELS / "window-reader.npz"}
-_readers = {}     # path -> Network: each file is read once per process
 
 
 def window_reader(net):
     """The window reader for a classifier's data set, or None (none for it, or the
     classifier does not read MNIST-form images)."""
-    path = WINDOW_READERS.get(trained_on(net.meta).name)
-    if path is None or net.sizes[0] != PIXELS:
-        return None
-    if path not in _readers:
-        _readers[path] = checkpoint.load(path)
-    return _readers[path]
+    return rejection.shipped(WINDOW_READERS, net, checkpoint.load)
 
 
 def number_answer(digits):

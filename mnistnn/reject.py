@@ -46,7 +46,7 @@ PIECE_DETECTORS = {"mnist": MODELS / "window-detector.npz"}   # ... for pieces o
 SIZES = "1x28x28,conv32k5,pool2,conv64k5,pool2,256,2"
 KEEP = 0.998              # share of held-out training digits the threshold keeps
 
-_loaded = {}              # path -> Detector: each file is read once per process
+_loaded = {}              # path -> its model (shipped()): each file is read once per process
 
 
 class Detector:
@@ -70,11 +70,18 @@ def for_network(net, pieces=False):
     """The Detector that applies to a classifier (by its data set), or None: the data set
     has none, or the classifier does not read MNIST-form images. pieces=True: the one for
     pieces cut out of a line of digits."""
-    path = (PIECE_DETECTORS if pieces else DETECTORS).get(trained_on(net.meta).name)
+    return shipped(PIECE_DETECTORS if pieces else DETECTORS, net, load)
+
+
+def shipped(models, net, read):
+    """The shipped model in `models` (data set -> path) for a classifier's data set, made
+    by read(path) once per process; None when its data set has none or the classifier
+    does not read MNIST-form images. (The detectors here; reading's window reader.)"""
+    path = models.get(trained_on(net.meta).name)
     if path is None or net.sizes[0] != PIXELS:
         return None
     if path not in _loaded:
-        _loaded[path] = load(path)
+        _loaded[path] = read(path)
     return _loaded[path]
 
 
