@@ -9,6 +9,7 @@ cuts frames each of two touching digits; the network later decides which cuts ar
 (segment.best_path).
 """
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 STEP = 0.1            # a guide every STEP line heights
 PULL = 0.5            # ink a cut may avoid per line height it strays from its guide
@@ -55,15 +56,16 @@ def least_ink_paths(crop, guides, weight, reach=2):
     minimising the ink it crosses plus weight times its distance from the guide."""
     h, w = crop.shape
     columns = np.arange(w)
-    cost = crop[None, 0] + weight * np.abs(columns[None, :] - guides[:, :1])   # (K, w)
+    padded = np.full((len(guides), w + 2 * reach), np.inf)    # the cost so far, inf outside
+    cost = padded[:, reach:reach + w]                          # (K, w), a view
+    cost[:] = crop[None, 0] + weight * np.abs(columns[None, :] - guides[:, :1])
+    options = sliding_window_view(padded, w, axis=1)          # (K, S, w): from x + step
     step = np.zeros((len(guides), h, w), dtype=np.int8)
     shifts = np.arange(-reach, reach + 1)
     for r in range(1, h):
-        padded = np.pad(cost, ((0, 0), (reach, reach)), constant_values=np.inf)
-        options = np.stack([padded[:, reach + d:reach + d + w] for d in shifts])  # (S, K, w)
-        choice = np.argmin(options, axis=0)                                  # (K, w)
-        cost = np.take_along_axis(options, choice[None], axis=0)[0]
-        cost = cost + crop[r] + weight * np.abs(columns[None, :] - guides[:, r:r + 1])
+        choice = np.argmin(options, axis=1)                                  # (K, w)
+        best = np.take_along_axis(options, choice[:, None], axis=1)[:, 0]
+        cost[:] = best + crop[r] + weight * np.abs(columns[None, :] - guides[:, r:r + 1])
         step[:, r] = shifts[choice]                           # came from x + step
     path = np.zeros((len(guides), h), dtype=int)
     path[:, -1] = np.argmin(cost, axis=1)

@@ -124,6 +124,29 @@ def test_cuts_lean_half_as_much_as_the_strokes():
         assert lean == pytest.approx(-0.2, abs=0.02), (k, lean)
 
 
+def test_least_ink_paths_find_the_cheapest_path():
+    """Each path costs no more than the best of every path from top to bottom moving at
+    most two columns a row (all 5**4 of them on a 4-row crop, tried one by one), ties in
+    the ink included."""
+    import itertools
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        w = int(rng.integers(3, 8))
+        crop = np.round(rng.random((4, w)) * 2) / 2              # ink 0, 0.5 or 1: ties
+        guides = rng.uniform(0, w - 1, (3, 1)) + rng.uniform(-0.5, 0.5, (3, 1)) * np.arange(4)
+        found = cuts.least_ink_paths(crop, guides, 0.3)          # (3, 4)
+        rows = np.arange(4)
+
+        def cost(path, guide):
+            return crop[rows, path].sum() + 0.3 * np.abs(np.asarray(path) - guide).sum()
+        paths = [p for p in itertools.product(range(w), repeat=4)
+                 if all(abs(a - b) <= 2 for a, b in zip(p, p[1:]))]
+        for path, guide in zip(found, guides):
+            assert all(abs(a - b) <= 2 for a, b in zip(path, path[1:]))
+            best = min(cost(p, guide) for p in paths)
+            assert cost(path, guide) == pytest.approx(best), (trial, path)
+
+
 # -- numbers of MNIST test digits -------------------------------------------------------------
 
 @pytest.mark.slow
