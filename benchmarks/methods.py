@@ -4,12 +4,13 @@
                                 (benchmarks/detector.py --compare)
     fit_segmentation(args)      segment.WEIGHTS and SKIP, on numbers made of MNIST training
                                 digits (benchmarks/numbers.py --fit-segmentation)
+    choose_cut_step(args)       cuts.STEP, the same way (benchmarks/numbers.py --cut-steps)
 """
 import time
 
 import numpy as np
 
-from mnistnn import checkpoint, data, imaging, reject, segment
+from mnistnn import checkpoint, cuts, data, imaging, reject, segment
 from mnistnn.network import Network
 from mnistnn.reading import piece_scorer
 from mnistnn.train import TrainConfig, Trainer
@@ -171,3 +172,28 @@ def read(cached, weights, skip):
     line, f, tall = cached
     path = segment._best_path(len(line.prims), line.groups, f @ weights, skip * tall)
     return "".join(str(int(np.argmax(line.p[g]))) for g in path)
+
+
+def choose_cut_step(args, n=200):
+    """Touching numbers of MNIST training digits read with guides every STEP line heights,
+    for each STEP in args.cut_steps: n numbers from each of two seeds, the same numbers
+    for every STEP."""
+    net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
+    mnist = data.ensure(args.data_dir, allow_download=False)
+    images, labels, scorer = mnist.train_images, mnist.train_labels, piece_scorer(net)
+    shipped = cuts.STEP
+    for step in args.cut_steps:
+        cuts.STEP, right, started = step, [], time.perf_counter()
+        for seed in (555, 556):
+            rng = np.random.default_rng(seed)
+            for _ in range(n):
+                pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+                ink, _ = mnist_number(images[pick], rng, "touching")
+                found, _ = imaging.load_ink(on_paper(ink, rng, "white"))
+                digits = segment.read_line(found, scorer)
+                read = "".join(str(int(np.argmax(d.probabilities))) for d in digits)
+                right.append(read == "".join(map(str, labels[pick])))
+        print(f"STEP {step}: {np.mean(right[:n]):.1%} and {np.mean(right[n:]):.1%} of the "
+              f"touching numbers of seeds 555 and 556 ({time.perf_counter() - started:.0f} s)",
+              flush=True)
+    cuts.STEP = shipped

@@ -22,7 +22,9 @@ and the window reader).
 apart: benchmarks/detector.py's figures, printed here too so that one command measures a
 model.
 
---fit-segmentation fits segment.WEIGHTS on numbers made of MNIST *training* digits.
+--fit-segmentation fits segment.WEIGHTS on numbers made of MNIST *training* digits;
+--cut-steps 0.1 0.085 reads touching numbers of training digits with guides that far
+apart (cuts.STEP).
 """
 import argparse
 import sys
@@ -186,6 +188,7 @@ def parse():
     parser.add_argument("--n", type=int, default=300, help="numbers per set")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--fit-segmentation", action="store_true")
+    parser.add_argument("--cut-steps", type=float, nargs="+", metavar="STEP")
     return parser.parse_args()
 
 
@@ -194,5 +197,8 @@ if __name__ == "__main__":
     if args.fit_segmentation:
         from methods import fit_segmentation
         fit_segmentation(args)
+    elif args.cut_steps:
+        from methods import choose_cut_step
+        choose_cut_step(args)
     else:
         main()
