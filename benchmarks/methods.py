@@ -182,18 +182,20 @@ def choose_cut_step(args, n=200):
     mnist = data.ensure(args.data_dir, allow_download=False)
     images, labels, scorer = mnist.train_images, mnist.train_labels, piece_scorer(net)
     shipped = cuts.STEP
-    for step in args.cut_steps:
-        cuts.STEP, right, started = step, [], time.perf_counter()
-        for seed in (555, 556):
-            rng = np.random.default_rng(seed)
-            for _ in range(n):
-                pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
-                ink, _ = mnist_number(images[pick], rng, "touching")
-                found, _ = imaging.load_ink(on_paper(ink, rng, "white"))
-                digits = segment.read_line(found, scorer)
-                read = "".join(str(int(np.argmax(d.probabilities))) for d in digits)
-                right.append(read == "".join(map(str, labels[pick])))
-        print(f"STEP {step}: {np.mean(right[:n]):.1%} and {np.mean(right[n:]):.1%} of the "
-              f"touching numbers of seeds 555 and 556 ({time.perf_counter() - started:.0f} s)",
-              flush=True)
-    cuts.STEP = shipped
+    try:
+        for step in args.cut_steps:
+            cuts.STEP, right, started = step, [], time.perf_counter()
+            for seed in (555, 556):
+                rng = np.random.default_rng(seed)
+                for _ in range(n):
+                    pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+                    ink, _ = mnist_number(images[pick], rng, "touching")
+                    found, _ = imaging.load_ink(on_paper(ink, rng, "white"))
+                    digits = segment.read_line(found, scorer)
+                    read = "".join(str(int(np.argmax(d.probabilities))) for d in digits)
+                    right.append(read == "".join(map(str, labels[pick])))
+            print(f"STEP {step}: {np.mean(right[:n]):.1%} and {np.mean(right[n:]):.1%} of the "
+                  f"touching numbers of seeds 555 and 556 ({time.perf_counter() - started:.0f} s)",
+                  flush=True)
+    finally:
+        cuts.STEP = shipped
