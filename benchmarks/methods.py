@@ -120,6 +120,19 @@ def compare(net, mnist, sets):
 
 # -- segmentation weights ------------------------------------------------------------------------
 
+def training_number(images, labels, rng, layout, style="white"):
+    """A number of 4-6 MNIST *training* digits (pen strokes for the pen layouts) on paper,
+    as the reading gets it: (ink (H, W) from imaging.load_ink, the digits as a string)."""
+    pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+    if layout.startswith("pen"):
+        ink, _ = pen_number(labels[pick], rng,
+                            layout="touching" if layout == "pen-touching" else "separated")
+    else:
+        ink, _ = mnist_number(images[pick], rng, layout)
+    found, _ = imaging.load_ink(on_paper(ink, rng, style))
+    return found, "".join(map(str, labels[pick]))
+
+
 def fit_segmentation(args, n=120):
     """Coordinate search of segment.WEIGHTS and SKIP maximising sequence accuracy on numbers
     made of MNIST training digits (every layout and paper), the network's scores cached."""
@@ -132,18 +145,11 @@ def fit_segmentation(args, n=120):
                           ("touching", "white"), ("slanted", "white"), ("pen", "white"),
                           ("pen-touching", "white")]:
         for _ in range(n):
-            pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
-            if layout.startswith("pen"):
-                ink, _ = pen_number(labels[pick], rng,
-                                    layout="touching" if layout == "pen-touching" else "separated")
-            else:
-                ink, _ = mnist_number(images[pick], rng, layout)
-            found, _ = imaging.load_ink(on_paper(ink, rng, style))
+            found, truth = training_number(images, labels, rng, layout, style)
             line = segment.candidates(found, scorer)
             f = segment.group_features(*line)
             tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
-            lines.append(((line, f, np.minimum(1.0, tall / 0.65)),
-                          "".join(map(str, labels[pick])), layout))
+            lines.append(((line, f, np.minimum(1.0, tall / 0.65)), truth, layout))
     weights, skip = segment.WEIGHTS.copy(), segment.SKIP
 
     def accuracy(w, s):
@@ -188,12 +194,10 @@ def choose_cut_step(args, n=200):
             for seed in (555, 556):
                 rng = np.random.default_rng(seed)
                 for _ in range(n):
-                    pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
-                    ink, _ = mnist_number(images[pick], rng, "touching")
-                    found, _ = imaging.load_ink(on_paper(ink, rng, "white"))
+                    found, truth = training_number(images, labels, rng, "touching")
                     digits = segment.read_line(found, scorer)
                     read = "".join(str(int(np.argmax(d.probabilities))) for d in digits)
-                    right.append(read == "".join(map(str, labels[pick])))
+                    right.append(read == truth)
             print(f"STEP {step}: {np.mean(right[:n]):.1%} and {np.mean(right[n:]):.1%} of the "
                   f"touching numbers of seeds 555 and 556 ({time.perf_counter() - started:.0f} s)",
                   flush=True)

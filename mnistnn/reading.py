@@ -80,9 +80,9 @@ def read_number(net, source, name=None, reject=True):
     is_digit = _accepts(net, x, reject, pieces=True)
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []    # each digit as the reading scored it (cut pieces: with the window reader)
-    for digit, p, ok in zip(digits, [d.probabilities for d in digits], is_digit):
+    for digit, ok in zip(digits, is_digit):
         box = np.round(np.array(digit.box) * scale).astype(int)   # x0, y0, x1, y1
-        answers.append({**digit_answer(p, ok), "box": [int(v) for v in box]})
+        answers.append({**digit_answer(digit.probabilities, ok), "box": [int(v) for v in box]})
     return number_answer(answers), x
 
 

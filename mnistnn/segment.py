@@ -121,9 +121,9 @@ def _cuts_around(prims, i, j, parts):
     """The strokes crossed by each cut that parts primitives i..j-1 from the rest of their
     components (parts: every primitive's comp): [] when they hold whole components, even
     ones that were cut and are put back together here."""
-    mine = {q.comp for q in prims[i:j]}
+    others = parts - {q.comp for q in prims[i:j]}
     return [q.cut[side] for q in prims[i:j] for side in (0, 1)
-            if (q.comp[0], q.comp[1] + 2 * side - 1) in parts - mine]
+            if (q.comp[0], q.comp[1] + 2 * side - 1) in others]
 
 
 def _crop(prims, i, j):
