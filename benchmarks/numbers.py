@@ -42,7 +42,7 @@ import numpy as np  # noqa: E402
 
 from detector import measure_options, print_measure  # noqa: E402
 from mnistnn import checkpoint, data, imaging, reading, segment  # noqa: E402
-from number_images import crop_ink, mnist_number, on_paper, pen_number  # noqa: E402
+from number_images import crop_ink, iou, mnist_number, on_paper, pen_number  # noqa: E402
 
 SETS = {"separated": ("separated", "white"), "ruled paper, JPEG": ("separated", "ruled"),
         "touching": ("touching", "white"), "drawn strokes": ("pen", "white")}
@@ -61,14 +61,6 @@ def make_number(kind, images, labels, rng):
         ink, boxes = mnist_number(images[pick], rng, layout)
         alone = [crop_ink(d) for d in images[pick]]
     return on_paper(ink, rng, style), "".join(map(str, labels[pick])), boxes, alone
-
-
-def iou(a, b):
-    """Intersection over union of two boxes (x0, y0, x1, y1)."""
-    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def measure_numbers(net, images, labels, n, seed):

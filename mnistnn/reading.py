@@ -18,8 +18,10 @@ reject=False always answers with the closest digit.
 
 A digit of a number that was cut out of touching digits (wider ink) carries bits of its
 neighbours at its edges. It is read by the network and by its data set's window reader
-(models/window-reader.npz for MNIST: the cnn recipe trained with such windows, `mnistnn
-train --touching`), their probabilities averaged; whole pieces by the network alone.
+(models/window-reader.npz for MNIST: the cnn recipe trained with such pieces, and with
+pieces that are not one digit as an eleventh output; benchmarks/window_reader.py), their
+probabilities averaged; whole pieces by the network alone. The window reader also tells
+the reading how much each candidate piece looks like one whole digit.
 
 "label" is the number of the class the network chose, "name" its name (a digit for
 MNIST, "Sneaker" for Fashion-MNIST); "digit" is the same number as "label", kept under
@@ -88,32 +90,59 @@ def read_number(net, source, name=None, reject=True):
 
 def piece_scorer(net):
     """score(crops, cut=None) for segment.read_line: each crop's probabilities (N, 10) and
-    how much it looks like a digit (N,) (the detector's log-odds less its threshold;
-    zeros for a data set without a detector). A crop holding a piece cut out of wider ink
-    (cut, (N,) bool) is read by the network and by the data set's window reader, their
-    probabilities averaged."""
+    evidence (N, 3) that it is one whole digit (segment.EVIDENCE): the detector's log-odds
+    less its threshold, the window reader's log-odds of "one digit" against "not one
+    digit", and its log-probability of the digit read (zeros where the data set has no
+    detector or reader). A crop holding a piece cut out of wider ink (cut, (N,) bool) is
+    read by the network and by the window reader, their probabilities of the ten digits
+    averaged."""
     detector = rejection.for_network(net, pieces=True)
 
     def score(crops, cut=None):
         x = mnist_forms(crops)                                   # (N, 784)
-        odds = detector.log_odds(x) - detector.threshold if detector else np.zeros(len(x))
+        evidence = np.zeros((len(x), 3))
+        if detector:
+            evidence[:, 0] = detector.log_odds(x) - detector.threshold
         p = net.predict_proba(x)                                 # (N, 10)
-        reader = window_reader(net) if np.any(cut) else None     # loaded when first needed
+        reader = window_reader(net)
         if reader is not None:
-            p[cut] = (p[cut] + reader.predict_proba(x[cut])) / 2
-        return p, odds
+            r = reader.predict_proba(x)                          # (N, 11)
+            if cut is not None:
+                digits = r[cut, :NOT_ONE] / r[cut, :NOT_ONE].sum(axis=1, keepdims=True)
+                p[cut] = (p[cut] + digits) / 2
+            one, r = np.maximum(1 - r[:, NOT_ONE], 1e-9), np.maximum(r, 1e-9)
+            evidence[:, 1] = np.log(one) - np.log(r[:, NOT_ONE])
+            evidence[:, 2] = np.log(r[np.arange(len(x)), p.argmax(axis=1)])
+        return p, evidence
     return score
 
 
 # The network that reads pieces cut out of touching digits beside the classifier, per data
-# set: the cnn recipe trained with windows of touching digits (mnistnn train --touching).
+# set, with an eleventh output (NOT_ONE): the piece is not one digit (two, part of one,
+# parts of two). Built by benchmarks/window_reader.py.
 WINDOW_READERS = {"mnist": rejection.MODELS / "window-reader.npz"}
+NOT_ONE = 10
 
 
 def window_reader(net):
     """The window reader for a classifier's data set, or None (none for it, or the
     classifier does not read MNIST-form images)."""
-    return rejection.shipped(WINDOW_READERS, net, checkpoint.load)
+    return rejection.shipped(WINDOW_READERS, net, lambda path: checkpoint.load(
+        path, classes=NOT_ONE + 1))
+
+
+def save_reader(path, net, test_x, test_labels):
+    """Write a window reader (atomically, parameters as float16) with its accuracy on
+    test_x (N, 784) when its ten digits alone are read (the rounded parameters'), and
+    return that accuracy."""
+    half = net.astype(np.float16)
+    half.meta = None             # a reader's outputs are not its data set's classes alone
+    rounded = half.astype(np.float32)
+    accuracy = float(np.mean(rounded.predict_proba(test_x)[:, :NOT_ONE].argmax(axis=1)
+                             == test_labels))
+    checkpoint.save(path, half, {"reader": {"dataset": "mnist", "outputs": "0-9, not one "
+                                            "digit"}, "test_accuracy": round(accuracy, 6)})
+    return accuracy
 
 
 def number_answer(digits):

@@ -40,22 +40,26 @@ def read_line(ink, score):
     """The digits of the line in ink (H, W) float in [0, 1], left to right: [Digit, ...].
 
     score(list of crops (h, w), cut (N,) bool: the crop holds a piece cut out of wider
-    ink) -> (probabilities (N, 10), digit-likeness (N,): the "not a digit" detector's
-    log-odds less its threshold, or zeros). Raises ImageError when the line holds more
+    ink) -> (probabilities (N, 10), evidence (N, 3) that each is one whole digit, see
+    EVIDENCE; zeros where there is none). Raises ImageError when the line holds more
     than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
     path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
     return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
 
 
-Line = namedtuple("Line", "prims groups p height odds")
+Line = namedtuple("Line", "prims groups p height evidence")
+# What score tells of each crop besides its probabilities, one column each: the detector
+# for pieces' log-odds less its threshold; the window reader's log-odds of "one digit"
+# against "not one digit"; its log-probability of the digit read.
+EVIDENCE = ("odds", "whole", "reader")
 WRITING = 0.2   # a line at least this share of the image's height is writing, not specks
 
 
 def candidates(ink, score):
     """Everything the best path is chosen from: Line(primitives, candidate groups (i, j),
-    their probabilities (len(groups), 10), the line's height in pixels, their
-    digit-likeness (len(groups),))."""
+    their probabilities (len(groups), 10), the line's height in pixels, their evidence
+    (len(groups), 3))."""
     ink = remove_rules(ink)
     ys, xs = np.nonzero(ink)
     labels = components(ink > 0)[ys, xs]                    # (n,) component of each pixel
@@ -66,8 +70,8 @@ def candidates(ink, score):
     groups = candidate_groups(prims, height)
     parts = {q.comp for q in prims}
     cut = np.array([bool(_cuts_around(prims, i, j, parts)) for i, j in groups], dtype=bool)
-    p, odds = score([_crop(prims, i, j)[1] for i, j in groups], cut)  # (., 10), (.,)
-    return Line(prims, groups, p, height, odds)
+    p, evidence = score([_crop(prims, i, j)[1] for i, j in groups], cut)  # (., 10), (., 3)
+    return Line(prims, groups, p, height, evidence)
 
 
 # -- primitives and candidate digits -------------------------------------------------------
@@ -142,18 +146,19 @@ def _crop(prims, i, j):
 # primitive costs SKIP times how tall it is (a speck: nothing). Fitted by
 # `python benchmarks/numbers.py --fit-segmentation` on numbers made of MNIST *training*
 # digits.
-FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap")
-WEIGHTS = np.array([1.0, 0.168, -0.1, -1.336, -0.1, -30.0, -0.796, 0.0, 0.796])
+FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap",
+            "whole", "reader")
+WEIGHTS = np.array([1.0, 0.168, -0.1, -1.336, -0.1, -30.0, -0.796, 0.0, 0.796, 0.1, 0.25])
 SKIP = 1.336
 
 
-def best_path(prims, groups, p, height, odds, weights=WEIGHTS, skip=SKIP, writing=False):
+def best_path(prims, groups, p, height, evidence, weights=WEIGHTS, skip=SKIP, writing=False):
     """Indices into groups of the digits of the best reading, left to right: the path
     through the primitives maximising the sum of its digits' scores less the cost of
     the primitives it leaves out. writing=True: the line is writing, not specks (see
     read_line), so when leaving everything out scores best (a blob of touching digits the
     detector doubts), the pieces as tall as the line are read anyway."""
-    scores = group_features(prims, groups, p, height, odds) @ weights   # (len(groups),)
+    scores = group_features(prims, groups, p, height, evidence) @ weights   # (len(groups),)
     tall = np.array([(np.ptp(q.ys) + 1) / height for q in prims])
     path = _best_path(len(prims), groups, scores, skip * np.minimum(1.0, tall / 0.65))
     if path or not writing:
@@ -184,17 +189,20 @@ def _best_path(n, groups, scores, skip_cost):
     return path[::-1]
 
 
-def group_features(prims, groups, p, height, odds):
+def group_features(prims, groups, p, height, evidence):
     """The features (len(groups), len(FEATURES)) of each candidate digit: log-probability
-    of its best digit; its digit-likeness (the detector's log-odds less its threshold)
-    clipped to [-8, 8]; 1; half the number of cuts through ink that part it from its
-    neighbours (each side pays half) and half the strokes they cross; how much shorter
-    than 0.65 of the line; how much wider than tall beyond 1; how much wider than the line
-    is tall beyond 1; the widest gap between its pieces (in line heights) beyond 0.05."""
+    of its best digit; the detector's log-odds less its threshold, clipped to [-8, 8]; 1;
+    half the number of cuts through ink that part it from its neighbours (each side pays
+    half) and half the strokes they cross; how much shorter than 0.65 of the line; how
+    much wider than tall beyond 1; how much wider than the line is tall beyond 1; the
+    widest gap between its pieces (in line heights) beyond 0.05; the window reader's
+    log-odds of one digit, clipped to [-10, 10], and its log-probability of the digit."""
     f = np.zeros((len(groups), len(FEATURES)))
     f[:, 0] = np.log(np.maximum(p.max(axis=1), 1e-12))
-    f[:, 1] = np.clip(odds, -8, 8)
+    f[:, 1] = np.clip(evidence[:, 0], -8, 8)
     f[:, 2] = 1
+    f[:, 9] = np.clip(evidence[:, 1], -10, 10)
+    f[:, 10] = evidence[:, 2]
     parts = {q.comp for q in prims}
     for g, (i, j) in enumerate(groups):
         cuts = _cuts_around(prims, i, j, parts)
@@ -204,6 +212,6 @@ def group_features(prims, groups, p, height, odds):
         reach = np.maximum.accumulate(spans[:, 1])     # the furthest right ink so far
         gap = max(0.0, float(np.max(spans[1:, 0] - reach[:-1], initial=0.0)))
         tall, wide = np.ptp(ys) + 1, reach[-1] - spans[0, 0] + 1
-        f[g, 5:] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
-                    max(0.0, wide / height - 1), max(0.0, gap / height - 0.05))
+        f[g, 5:9] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
+                     max(0.0, wide / height - 1), max(0.0, gap / height - 0.05))
     return f

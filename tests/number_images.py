@@ -10,6 +10,13 @@ from test_imaging import encode, pen_mask
 LAYOUTS = ("separated", "touching", "slanted")
 
 
+def iou(a, b):
+    """Intersection over union of two boxes (x0, y0, x1, y1)."""
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h)
+
+
 def crop_ink(digit):
     """A (28, 28) uint8 digit cropped to its ink -> (h, w) float in [0, 1]."""
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
