@@ -5,6 +5,10 @@
     fit_segmentation(args)      segment.WEIGHTS and SKIP, on numbers made of MNIST training
                                 digits (benchmarks/numbers.py --fit-segmentation)
     choose_cut_step(args)       cuts.STEP, the same way (benchmarks/numbers.py --cut-steps)
+    choose_reader_weights(args) the weights of the window reader's two features, on
+                                numbers of training digits 50,000-59,999, which no piece
+                                it trained on came from (benchmarks/numbers.py
+                                --reader-weights)
 """
 import time
 
@@ -203,3 +207,37 @@ def choose_cut_step(args, n=200):
                   flush=True)
     finally:
         cuts.STEP = shipped
+
+
+def choose_reader_weights(args, n=100):
+    """The weights of "whole" and "reader" (segment.FEATURES, the window reader's) on a
+    grid, the other weights as shipped: sequence accuracy on numbers made of MNIST
+    training digits 50,000-59,999 (no line benchmarks/window_reader.py cut pieces from
+    used them), n of each layout and paper (3n touching), seed 4242; the even-numbered
+    ones choose, the odd-numbered ones check."""
+    net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
+    mnist = data.ensure(args.data_dir, allow_download=False)
+    images, labels = mnist.train_images[50000:], mnist.train_labels[50000:]
+    rng, scorer, lines = np.random.default_rng(4242), piece_scorer(net), []
+    for layout, style in [("separated", "white"), ("separated", "ruled"),
+                          ("touching", "white"), ("slanted", "white"), ("pen", "white"),
+                          ("pen-touching", "white")]:
+        for _ in range(3 * n if layout == "touching" else n):
+            found, truth = training_number(images, labels, rng, layout, style)
+            line = segment.candidates(found, scorer)
+            tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
+            cached = (line, segment.group_features(*line), np.minimum(1.0, tall / 0.65))
+            lines.append((cached, truth, layout + "-" * (style == "ruled")))
+    whole, reader = segment.FEATURES.index("whole"), segment.FEATURES.index("reader")
+    print("| whole | reader | choosing half | checking half | touching | separated | ruled |"
+          "\n|---:|---:|---:|---:|---:|---:|---:|")
+    for a in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3):
+        for b in (0.0, 0.25, 0.5, 0.75):
+            w = segment.WEIGHTS.copy()
+            w[[whole, reader]] = a, b
+            right = [read(c, w, segment.SKIP) == t for c, t, _ in lines]
+            kind = {k: np.mean([r for r, (_, _, lay) in zip(right, lines) if lay == k])
+                    for k in ("touching", "separated", "separated-")}
+            print(f"| {a} | {b} | {np.mean(right[0::2]):.1%} | {np.mean(right[1::2]):.1%} | "
+                  f"{kind['touching']:.1%} | {kind['separated']:.1%} | "
+                  f"{kind['separated-']:.1%} |", flush=True)

@@ -24,7 +24,8 @@ model.
 
 --fit-segmentation fits segment.WEIGHTS on numbers made of MNIST *training* digits;
 --cut-steps 0.1 0.085 reads touching numbers of training digits with guides that far
-apart (cuts.STEP).
+apart (cuts.STEP); --reader-weights reads numbers of training digits 50,000-59,999 with
+the window reader's features weighed in turn (segment.WEIGHTS' last two).
 """
 import argparse
 import sys
@@ -181,6 +182,7 @@ def parse():
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--fit-segmentation", action="store_true")
     parser.add_argument("--cut-steps", type=float, nargs="+", metavar="STEP")
+    parser.add_argument("--reader-weights", action="store_true")
     return parser.parse_args()
 
 
@@ -192,5 +194,8 @@ if __name__ == "__main__":
     elif args.cut_steps:
         from methods import choose_cut_step
         choose_cut_step(args)
+    elif args.reader_weights:
+        from methods import choose_reader_weights
+        choose_reader_weights(args)
     else:
         main()

@@ -1,6 +1,6 @@
 """The pieces the reading cuts out of lines of MNIST *training* digits, labelled by where
-the digits really are: what the detector for pieces (reject.py) learns a right cut from
-a wrong one by.
+the digits really are: what the window reader (benchmarks/window_reader.py) learns a
+right cut from a wrong one by.
 
     right, digits, wrong = pieces(images, labels, lines, seed)
     # right (n, 784) and wrong (m, 784) MNIST forms, digits (n,) the right ones' labels

@@ -9,14 +9,14 @@ The network decides where one digit ends and the next begins:
                  writing's slant (x' = x + slant * (y - middle))
     primitives   the components but specks, wide ones cut into pieces (cuts.py)
     best path    dynamic programming over groups of consecutive primitives: each group is
-                 scored by the network (log-probability of its best digit) and by its shape
-                 (a digit is about as tall as the line, not much wider than tall, one
-                 piece of writing); small specks and scraps of line may be left out.
+                 scored by the network (log-probability of its best digit), by the
+                 evidence that it is one whole digit (EVIDENCE) and by its shape (a digit
+                 is about as tall as the line, not much wider than tall, one piece of
+                 writing); small specks and scraps of line may be left out.
 
 Pieces are crops of the ink (h, w), scored by a callback (reading.piece_scorer turns each
-into the MNIST form, the same code as a single digit, and asks the network, and, for a
-piece cut out of wider ink, the window reader too), so this module needs nothing but
-numpy.
+into the MNIST form, the same code as a single digit, and asks the network, the detector
+for pieces and the window reader), so this module needs nothing but numpy.
 """
 from collections import namedtuple
 

@@ -1,5 +1,5 @@
 """benchmarks/pieces.py: the pieces the reading cuts out of lines of digits, labelled by
-where the digits are (what the detector for pieces learns right cuts from)."""
+where the digits are (what the window reader learns right cuts from)."""
 import sys
 from pathlib import Path
 
