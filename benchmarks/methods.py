@@ -142,18 +142,8 @@ def fit_segmentation(args, n=120):
     made of MNIST training digits (every layout and paper), the network's scores cached."""
     net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
     mnist = data.ensure(args.data_dir, allow_download=False)
-    rng = np.random.default_rng(123)
-    images, labels = mnist.train_images, mnist.train_labels
-    lines, scorer = [], piece_scorer(net)
-    for layout, style in [("separated", "white"), ("separated", "ruled"),
-                          ("touching", "white"), ("slanted", "white"), ("pen", "white"),
-                          ("pen-touching", "white")]:
-        for _ in range(n):
-            found, truth = training_number(images, labels, rng, layout, style)
-            line = segment.candidates(found, scorer)
-            f = segment.group_features(*line)
-            tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
-            lines.append(((line, f, np.minimum(1.0, tall / 0.65)), truth, layout))
+    lines = cached_lines(net, mnist.train_images, mnist.train_labels,
+                         np.random.default_rng(123), {kind: n for kind in KINDS})
     weights, skip = segment.WEIGHTS.copy(), segment.SKIP
 
     def accuracy(w, s):
@@ -173,9 +163,30 @@ def fit_segmentation(args, n=120):
                     best, weights, skip = a, w, s
             print(f"{segment.FEATURES[k] if k < len(weights) else 'skip'}: {best:.3f}")
     for layout in ("separated", "touching", "slanted", "pen", "pen-touching"):
-        acc = np.mean([read(line, weights, skip) == t for line, t, lay in lines if lay == layout])
+        acc = np.mean([read(line, weights, skip) == t for line, t, (lay, _) in lines
+                       if lay == layout])
         print(f"  {layout}: {acc:.3f}")
     print("WEIGHTS =", np.round(weights, 3).tolist(), "SKIP =", round(float(skip), 3))
+
+
+# Every layout and paper of the numbers the segmentation is fitted and checked on.
+KINDS = [("separated", "white"), ("separated", "ruled"), ("touching", "white"),
+         ("slanted", "white"), ("pen", "white"), ("pen-touching", "white")]
+
+
+def cached_lines(net, images, labels, rng, counts):
+    """counts[(layout, style)] numbers of the digits images, labels for each kind, in
+    KINDS' order, cut and scored once: [((line, features, skip cost per primitive),
+    truth, (layout, style)), ...] for read()."""
+    scorer, lines = piece_scorer(net), []
+    for layout, style in KINDS:
+        for _ in range(counts[layout, style]):
+            found, truth = training_number(images, labels, rng, layout, style)
+            line = segment.candidates(found, scorer)
+            tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
+            cached = (line, segment.group_features(*line), np.minimum(1.0, tall / 0.65))
+            lines.append((cached, truth, (layout, style)))
+    return lines
 
 
 def read(cached, weights, skip):
@@ -217,17 +228,9 @@ def choose_reader_weights(args, n=100):
     ones choose, the odd-numbered ones check."""
     net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
     mnist = data.ensure(args.data_dir, allow_download=False)
-    images, labels = mnist.train_images[50000:], mnist.train_labels[50000:]
-    rng, scorer, lines = np.random.default_rng(4242), piece_scorer(net), []
-    for layout, style in [("separated", "white"), ("separated", "ruled"),
-                          ("touching", "white"), ("slanted", "white"), ("pen", "white"),
-                          ("pen-touching", "white")]:
-        for _ in range(3 * n if layout == "touching" else n):
-            found, truth = training_number(images, labels, rng, layout, style)
-            line = segment.candidates(found, scorer)
-            tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
-            cached = (line, segment.group_features(*line), np.minimum(1.0, tall / 0.65))
-            lines.append((cached, truth, layout + "-" * (style == "ruled")))
+    counts = {kind: 3 * n if kind[0] == "touching" else n for kind in KINDS}
+    lines = cached_lines(net, mnist.train_images[50000:], mnist.train_labels[50000:],
+                         np.random.default_rng(4242), counts)
     whole, reader = segment.FEATURES.index("whole"), segment.FEATURES.index("reader")
     print("| whole | reader | choosing half | checking half | touching | separated | ruled |"
           "\n|---:|---:|---:|---:|---:|---:|---:|")
@@ -236,8 +239,8 @@ def choose_reader_weights(args, n=100):
             w = segment.WEIGHTS.copy()
             w[[whole, reader]] = a, b
             right = [read(c, w, segment.SKIP) == t for c, t, _ in lines]
-            kind = {k: np.mean([r for r, (_, _, lay) in zip(right, lines) if lay == k])
-                    for k in ("touching", "separated", "separated-")}
+            kind = {k: np.mean([r for r, (_, _, of) in zip(right, lines) if of == k])
+                    for k in KINDS[:3]}
             print(f"| {a} | {b} | {np.mean(right[0::2]):.1%} | {np.mean(right[1::2]):.1%} | "
-                  f"{kind['touching']:.1%} | {kind['separated']:.1%} | "
-                  f"{kind['separated-']:.1%} |", flush=True)
+                  f"{kind['touching', 'white']:.1%} | {kind['separated', 'white']:.1%} | "
+                  f"{kind['separated', 'ruled']:.1%} |", flush=True)
