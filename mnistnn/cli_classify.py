@@ -172,29 +172,35 @@ def _percent(answer):
 
 class Annotator:
     """Writes each image with its digits' boxes and readings drawn on it: to PATH for one
-    image, else into the folder PATH as <name>.png. An existing file is never replaced:
-    for one image that is an error, in a folder the new file gets -2, -3, ..."""
+    image, else into the folder PATH as <name>.png. An existing file is replaced only when
+    it is a picture mnistnn made and not an input (pictures.ours): for one image anything
+    else is an error, in a folder the new file gets -2, -3, ..."""
 
     def __init__(self, path, images):
+        from .pictures import input_files
+
         self.path, self.used = Path(path), set()
         self.several = len(images) > 1 or (images[0] != "-" and Path(images[0]).is_dir())
+        self.inputs = input_files(images)
 
     def save(self, name, source, answer):
         from .errors import ImageError
         from .imaging import read_rgb
-        from .pictures import annotate, save_png
+        from .pictures import annotate, save_png, taken
 
         if self.several:
             self.path.mkdir(parents=True, exist_ok=True)
             stem = "stdin" if name == STDIN else Path(name).stem
             path, n = self.path / f"{stem}.png", 1
-            while path in self.used or path.exists():
+            while path in self.used or taken(path, self.inputs):
                 n += 1
                 path = self.path / f"{stem}-{n}.png"
-        elif self.path.exists():
-            raise ImageError(f"{self.path} already exists: choose another name for --annotate")
+        elif taken(self.path, self.inputs):
+            why = ("is one of the images read" if self.path.resolve() in self.inputs
+                   else "already exists and is not a picture mnistnn made")
+            raise ImageError(f"{self.path} {why}: choose another name for --annotate")
         else:
             path = self.path
         self.used.add(path)
-        save_png(annotate(read_rgb(source), answer["digits"]), path)
+        save_png(annotate(read_rgb(source), answer["digits"]), path, "digits read")
         return path

@@ -42,10 +42,12 @@ class Real(click.ParamType):
 
 def check_output(path, param_hint, suffix=".png"):
     """Refuse, before any work and as a usage error naming the option, an output file
-    that cannot be written: a folder, another suffix, a missing or read-only folder."""
+    that cannot be written: a folder, another suffix, a missing or read-only folder, or
+    a file that is there and is not a picture mnistnn made (pictures.ours)."""
     from pathlib import Path
 
     from .errors import MnistnnError
+    from .pictures import ours
     from .runs import check_writable
 
     path = Path(path)
@@ -58,6 +60,10 @@ def check_output(path, param_hint, suffix=".png"):
     if not path.parent.is_dir():
         raise click.BadParameter(f"cannot write {path}: the folder {path.parent} does not "
                                  f"exist", param_hint=param_hint)
+    if path.exists() and not ours(path):
+        raise click.BadParameter(f"{path} already exists and is not a picture mnistnn made: "
+                                 f"choose another name (it replaces only its own pictures)",
+                                 param_hint=param_hint)
     try:
         check_writable(path.parent, path.name)
     except MnistnnError as exc:

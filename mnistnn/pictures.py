@@ -1,5 +1,9 @@
 """Writing pictures with Pillow: digits as PNGs, upscaled, in grey or a heat colormap,
-and labelled grids (montages) of many digits."""
+and labelled grids (montages) of many digits.
+
+Every PNG mnistnn writes says so in a text chunk (Software: mnistnn...), and an existing
+file is replaced only when it says so (ours): a picture mnistnn made earlier is made
+again, a person's own file of the same name is left as it was."""
 from pathlib import Path
 
 import numpy as np
@@ -52,57 +56,71 @@ def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, 
     return sheet
 
 
-def save_png(image, path, text=None):
-    """Save a PIL image as PNG atomically (a temporary file, then rename), with optional
-    text chunks ({key: value})."""
+SOFTWARE = "mnistnn"     # the start of the "Software" text chunk of every PNG it writes
+
+
+def save_png(image, path, about=""):
+    """Save a PIL image as PNG atomically (a temporary file, then rename), marked as
+    mnistnn's ("Software: mnistnn: <about>") so that it may be replaced later (ours)."""
     info = PngImagePlugin.PngInfo()
-    for key, value in (text or {}).items():
-        info.add_text(key, value)
+    info.add_text("Software", f"{SOFTWARE}: {about}" if about else SOFTWARE)
     with atomic_open(path) as f:
         image.save(f, format="PNG", pnginfo=info)
+
+
+def ours(path):
+    """Whether the file at path is a picture mnistnn wrote (save_png's mark): the only
+    existing pictures mnistnn writes over."""
+    try:
+        with Image.open(path) as image:
+            mark = image.text.get("Software", "") if image.format == "PNG" else ""
+    except (OSError, ValueError):
+        return False
+    return isinstance(mark, str) and mark.split(":")[0] == SOFTWARE
 
 
 class PreprocessedSaver:
     """Writes what the network saw of each image as FOLDER/<name>.png, enlarged 10x, and
     never overwrites what is not its own: an input, a file a person put there, or a
-    picture written earlier in the same run. Its pictures carry a PNG text chunk (MARK);
-    a name that is taken otherwise becomes <name>-2.png, -3, ..."""
-    MARK = ("Software", "mnistnn: the 28x28 image the network saw")
+    picture written earlier in the same run. A name that is taken becomes <name>-2.png,
+    -3, ..."""
+    ABOUT = "the 28x28 image the network saw"
 
     def __init__(self, folder, inputs=()):
         from .runs import check_writable
 
         self.folder, self.used = Path(folder), set()
         check_writable(self.folder, "pictures")
-        files = [p for arg in map(Path, inputs) for p in (arg.iterdir() if arg.is_dir() else [arg])]
-        self.inputs = {p.resolve() for p in files if p.is_file()}
+        self.inputs = input_files(inputs)
 
     def save(self, name, digit, stem=None):
         """Write digit (28, 28) for the image called name; say where it went (and why
         there, when its plain name was taken)."""
         plain = path = self.folder / f"{stem or Path(name).stem}.png"
         n = 1
-        while path in self.used or self._taken(path):
+        while path in self.used or taken(path, self.inputs):
             n += 1
             path = plain.with_name(f"{plain.stem}-{n}.png")
         self.used.add(path)
-        save_png(digit_image(digit, scale=10), path, dict([self.MARK]))
+        save_png(digit_image(digit, scale=10), path, self.ABOUT)
         if path == plain or plain in self.used:
             return str(path)
         why = "an input" if plain.resolve() in self.inputs else "not a picture of mnistnn's"
         return f"{path} ({plain} is {why}: left as it was)"
 
-    def _taken(self, path):
-        """path exists and is not a picture of ours from an earlier run."""
-        if not path.exists():
-            return False
-        if path.resolve() in self.inputs:
-            return True
-        try:
-            with Image.open(path) as image:
-                return image.format != "PNG" or image.text.get(self.MARK[0]) != self.MARK[1]
-        except (OSError, ValueError):
-            return True
+
+def input_files(inputs):
+    """The resolved paths of the files a command reads (its arguments: files, folders
+    of them, "-"), which it never writes over."""
+    named = [Path(arg) for arg in inputs if arg != "-"]
+    files = [p for arg in named for p in (arg.iterdir() if arg.is_dir() else [arg])]
+    return {p.resolve() for p in files if p.is_file()}
+
+
+def taken(path, inputs=frozenset()):
+    """Whether writing path would replace what mnistnn may not: an input (input_files)
+    or an existing file that is not a picture of mnistnn's."""
+    return path.exists() and (path.resolve() in inputs or not ours(path))
 
 
 def annotate(image, digits):

@@ -72,11 +72,26 @@ def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     green = (drawn[..., 1] > 120) & (drawn[..., 0] < 80) & (drawn[..., 2] < 80)
     assert green[y0:y1, x0 - 3:x0 + 4].any(axis=1).mean() > 0.9      # the first box's left side
     again = run(path, "--number", "--annotate", out)
-    assert again.exit_code == 1 and "already exists" in again.stderr    # never overwritten
+    assert again.exit_code == 0, again.output             # its own picture: made again
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"a person's own file")
+    refused = run(path, "--number", "--annotate", mine)
+    assert refused.exit_code == 1 and mine.read_bytes() == b"a person's own file"
+    assert f"{mine} already exists and is not a picture mnistnn made" in refused.stderr
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(out.read_bytes())                    # an input that mnistnn drew
+    refused = run(copy, "--number", "--annotate", copy)
+    assert refused.exit_code == 1 and f"{copy} is one of the images read" in refused.stderr
+    assert copy.read_bytes() == out.read_bytes()
     folder = tmp_path / "annotated"
     both = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder)
     assert both.exit_code == 0, both.output
     assert sorted(p.name for p in folder.iterdir()) == ["meter.png", "pi.png"]
+    (folder / "pi.png").write_bytes(b"a person's own file")
+    again = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder)
+    assert again.exit_code == 0, again.output             # meter.png made again, pi.png kept
+    assert sorted(p.name for p in folder.iterdir()) == ["meter.png", "pi-2.png", "pi.png"]
+    assert (folder / "pi.png").read_bytes() == b"a person's own file"
 
 
 def test_save_preprocessed_writes_every_digit(numbers, tmp_path):

@@ -36,6 +36,22 @@ def test_output_paths_are_checked_before_the_work(weights, tiny_mnist, tmp_path,
     assert result.stdout == "" and "Using" not in result.stderr   # nothing was done
 
 
+def test_a_persons_file_is_not_written_over(weights, tiny_mnist, tmp_path):
+    """A file of the same name that mnistnn did not make is refused before the work;
+    the pictures of an earlier `mnistnn test` are made again."""
+    mine = tmp_path / "confusion.png"
+    mine.write_bytes(b"my own notes")
+    result = run_test(weights, tiny_mnist, "--confusion", mine)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"{mine} already exists and is not a picture mnistnn made" in result.stderr
+    assert mine.read_bytes() == b"my own notes"
+    ours = tmp_path / "errors.png"
+    for _ in range(2):
+        result = run_test(weights, tiny_mnist, "--errors", ours, "--json")
+        assert result.exit_code == 0, result.output
+    assert ours.stat().st_size > 0
+
+
 def test_a_read_only_folder_for_the_pictures(weights, tiny_mnist, tmp_path, read_only):
     (tmp_path / "ro").mkdir()
     folder = read_only(tmp_path / "ro")

@@ -352,6 +352,35 @@ def test_an_output_that_cannot_be_written_is_refused_before_the_work(out, words,
     assert not out.is_file()
 
 
+def test_a_persons_file_is_never_replaced(tmp_path):
+    """-o names a file that is there: a photo of the person's own 3, say. imagine
+    refuses it before any work and leaves it as it was."""
+    photo = tmp_path / "three.png"
+    Image.new("RGB", (40, 40), "white").save(photo)
+    before = photo.read_bytes()
+    result = run("3", "--weights", tmp_path / "never-read.npz", "-o", photo)
+    assert result.exit_code == 2 and "-o/--output" in result.stderr
+    assert f"{photo} already exists and is not a picture mnistnn made: choose another " \
+           f"name" in result.stderr
+    assert "never-read.npz" not in result.stderr and photo.read_bytes() == before
+
+
+@pytest.mark.mnist
+def test_imagining_again_replaces_its_own_picture_only(weights, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imagine-3.png").write_bytes(b"a person's notes, not a picture")
+    result = run("3", "--weights", weights)                          # the default name
+    assert result.exit_code == 2 and "imagine-3.png already exists" in result.stderr
+    assert (tmp_path / "imagine-3.png").read_bytes() == b"a person's notes, not a picture"
+    out = tmp_path / "digit.png"
+    for digit in ("3", "5"):
+        result = run(digit, "--weights", weights, "-o", out, "--steps", "5", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["digit"] == int(digit)
+    with Image.open(out) as png:
+        assert png.text["Software"].startswith("mnistnn")
+
+
 def test_a_read_only_folder_is_refused_before_the_work(tmp_path, read_only):
     (tmp_path / "ro").mkdir()
     folder = read_only(tmp_path / "ro")
