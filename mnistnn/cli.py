@@ -94,14 +94,17 @@ def main():
 @click.option("--quiet", "-q", is_flag=True,
               help="Print nothing unless something goes wrong.")
 def download(dataset, data_dir, mirrors, force, timeout, retries, quiet):
-    """Download a data set's four files into DATA_DIR and verify them.
+    """Download a data set's four files into the data folder and verify them.
 
     Each file is checked against the SHA-256 of the data set's canonical bytes and
     written atomically; files already present and verified are not fetched again.
-    MNIST goes into DATA_DIR itself, Fashion-MNIST into DATA_DIR/fashion-mnist/.
+    MNIST goes into the data folder itself (--data-dir, default data/), Fashion-MNIST
+    into its fashion-mnist/ subfolder.
 
     \b
     Examples:
+      mnistnn download
+      mnistnn download --data-dir ~/datasets/mnist
       mnistnn download --mirror file:///media/usb/mnist/
       mnistnn download --dataset fashion-mnist
     """

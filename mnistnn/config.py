@@ -147,7 +147,8 @@ class TrainConfig:
         if augmentation:
             extras.append(f"augmented ({', '.join(augmentation)})")
         return (f"{layers_text(self.sizes, '-')} {self.activation} network ({self.cost} "
-                f"cost) for {self.epochs} epochs, lr {self.lr:g}, batch {self.batch_size}"
+                f"cost) for {self.epochs} epoch{'s' if self.epochs != 1 else ''}, lr "
+                f"{self.lr:g}, batch {self.batch_size}"
                 + "".join(", " + e for e in extras))
 
     @property

@@ -360,3 +360,9 @@ def test_train_refuses_a_download_that_fails_the_checksum(serve, tiny_mnist, mon
                  "--epochs", "1", "--validation-size", "100")
     assert result.exit_code == 1
     assert "checksum mismatch" in result.stderr
+
+
+def test_the_run_is_described_in_words_one_epoch_or_many():
+    one = config.TrainConfig(epochs=1).describe()
+    assert one.startswith("784-30-10 sigmoid network (quadratic cost) for 1 epoch, lr 3, ")
+    assert "for 30 epochs, lr 3, batch 10" in config.TrainConfig(epochs=30).describe()
