@@ -4,8 +4,8 @@ from pathlib import Path
 
 import click
 
-from .cli_common import (load_network, model_dataset_option, note, weights_dir_option,
-                         weights_option)
+from .cli_common import (check_output, load_network, model_dataset_option, note,
+                         weights_dir_option, weights_option)
 
 STDIN = "<stdin>"  # how `-` (an image piped in) is named in the output
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp",
@@ -41,7 +41,8 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
     with the closest digit, unless --no-reject. With a Fashion-MNIST model, an image is
     a product photo (an object on a plain light background), brought to Fashion-MNIST's
     form (trimmed, 28 px, negated). A folder stands for the images in it; - reads one
-    image from stdin. Every image is tried; the exit status is 1 if any could not be read.
+    image from stdin. Every image is tried; the exit status is 1 if any could not be read
+    (or a picture asked for could not be written).
 
     \b
     Examples:
@@ -61,13 +62,15 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
         raise click.UsageError("--annotate draws the digits of a number: add --number")
     saver = PreprocessedSaver(save_preprocessed, images) if save_preprocessed else None
     annotator = Annotator(annotate, images) if annotate else None
+    if annotator and not annotator.several:
+        check_output(annotate, "--annotate")          # before anything is loaded
     net = load_network(weights, weights_dir, dataset)
     classes = net.meta.get("classes")              # None: MNIST's digits
     if number and number_refusal(net):
         raise click.UsageError(number_refusal(net))
     if not no_reject and rejection_note(net):
         note(rejection_note(net))
-    failed = total = unsaved = 0
+    failed = total = unsaved = unannotated = 0
     for name, source in _sources(images):
         total += 1
         try:
@@ -76,15 +79,21 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
                                  f".webp, ...) in this folder")
             read = read_number if number else read_digit
             answer, x = read(net, source, name, reject=not no_reject)  # x: (784,) or (k, 784)
-            if annotator:
-                note(f"{name}: annotated in {annotator.save(name, source, answer)}")
         except ImageError as exc:
             failed += 1
             _echo_error(name, str(exc), as_json)
             continue
         click.echo(_format(name, answer, top, as_json, classes))
+        try:   # a picture that cannot be written does not stop the other images
+            if annotator:
+                note(f"{name}: annotated in {annotator.save(name, source, answer)}")
+        except (ImageError, OSError) as exc:
+            unannotated += 1
+            reason = str(exc) if isinstance(exc, ImageError) else exc.strerror or str(exc)
+            click.echo(f"Error: {name}: cannot write the annotated picture: {reason}",
+                       err=True)
         if saver:
-            try:   # one that cannot be saved does not stop the others
+            try:
                 for stem, digit in _stems(name, x, number):
                     note(f"{name}: the network saw {saver.save(name, digit, stem)}")
             except OSError as exc:
@@ -93,6 +102,9 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
                            f"{exc.strerror or exc}", err=True)
     if failed:
         raise click.ClickException(f"{failed} of {total} images could not be read")
+    if unannotated:
+        raise click.ClickException(f"{unannotated} of {total} annotated pictures could not be "
+                                   f"written")
     if unsaved:
         raise click.ClickException(f"{unsaved} of {total} preprocessed images could not be saved")
 

@@ -75,13 +75,15 @@ def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     assert again.exit_code == 0, again.output             # its own picture: made again
     mine = tmp_path / "mine.png"
     mine.write_bytes(b"a person's own file")
-    refused = run(path, "--number", "--annotate", mine)
-    assert refused.exit_code == 1 and mine.read_bytes() == b"a person's own file"
+    refused = run(path, "--number", "--annotate", mine)   # refused before any work
+    assert refused.exit_code == 2 and mine.read_bytes() == b"a person's own file"
     assert f"{mine} already exists and is not a picture mnistnn made" in refused.stderr
+    assert refused.stdout == "" and "Using" not in refused.stderr
     copy = tmp_path / "copy.png"
     copy.write_bytes(out.read_bytes())                    # an input that mnistnn drew
     refused = run(copy, "--number", "--annotate", copy)
     assert refused.exit_code == 1 and f"{copy} is one of the images read" in refused.stderr
+    assert refused.stdout.startswith(f"{copy}: 2026")     # read and answered all the same
     assert copy.read_bytes() == out.read_bytes()
     folder = tmp_path / "annotated"
     both = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder)
@@ -92,6 +94,34 @@ def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     assert again.exit_code == 0, again.output             # meter.png made again, pi.png kept
     assert sorted(p.name for p in folder.iterdir()) == ["meter.png", "pi-2.png", "pi.png"]
     assert (folder / "pi.png").read_bytes() == b"a person's own file"
+
+
+def test_a_picture_that_cannot_be_written_does_not_hide_the_reading(numbers, tmp_path,
+                                                                    monkeypatch):
+    from mnistnn import pictures
+
+    real = pictures.save_png
+
+    def full_disk_for_pi(image, path, about=""):
+        if path.name == "pi.png":
+            raise OSError(28, "No space left on device", str(path))
+        real(image, path, about)
+
+    monkeypatch.setattr(pictures, "save_png", full_disk_for_pi)
+    folder = tmp_path / "annotated"
+    result = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder)
+    assert result.exit_code == 1
+    assert sorted(line.split(":")[1].split()[0] for line in result.stdout.splitlines()) \
+        == ["2026", "314"]                                # both numbers answered
+    pi = numbers["314"][0]
+    assert f"Error: {pi}: cannot write the annotated picture: No space left on device" \
+        in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: 1 of 2 annotated pictures could not be written"
+    assert sorted(p.name for p in folder.iterdir()) == ["meter.png"]
+    for bad, words in (("read.jpg", "does not end in .png"),
+                       ("nodir/read.png", "does not exist")):
+        result = run(pi, "--number", "--annotate", tmp_path / bad)
+        assert result.exit_code == 2 and "--annotate" in result.stderr and words in result.stderr
 
 
 def test_save_preprocessed_writes_every_digit(numbers, tmp_path):
