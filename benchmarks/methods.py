@@ -176,15 +176,15 @@ KINDS = [("separated", "white"), ("separated", "ruled"), ("touching", "white"),
 
 def cached_lines(net, images, labels, rng, counts):
     """counts[(layout, style)] numbers of the digits images, labels for each kind, in
-    KINDS' order, cut and scored once: [((line, features, skip cost per primitive),
+    KINDS' order, cut and scored once: [((line, features, segment.skip_shares),
     truth, (layout, style)), ...] for read()."""
     scorer, lines = piece_scorer(net), []
     for layout, style in KINDS:
         for _ in range(counts[layout, style]):
             found, truth = training_number(images, labels, rng, layout, style)
             line = segment.candidates(found, scorer)
-            tall = np.array([(np.ptp(q.ys) + 1) / line.height for q in line.prims])
-            cached = (line, segment.group_features(*line), np.minimum(1.0, tall / 0.65))
+            cached = (line, segment.group_features(*line),
+                      segment.skip_shares(line.prims, line.height))
             lines.append((cached, truth, (layout, style)))
     return lines
 

@@ -143,13 +143,14 @@ def _crop(prims, i, j):
 # -- the best reading ----------------------------------------------------------------------------
 
 # A candidate digit's score is its features (group_features) times WEIGHTS; leaving out a
-# primitive costs SKIP times how tall it is (a speck: nothing). Fitted by
+# primitive costs SKIP times how tall it is (skip_shares: a speck nearly nothing). Fitted by
 # `python benchmarks/numbers.py --fit-segmentation` on numbers made of MNIST *training*
 # digits.
 FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap",
             "whole", "reader")
 WEIGHTS = np.array([1.0, 0.168, -0.1, -1.336, -0.1, -30.0, -0.796, 0.0, 0.796, 0.1, 0.25])
 SKIP = 1.336
+TALL = 0.65     # a primitive this share of the line's height is a digit's worth of writing
 
 
 def best_path(prims, groups, p, height, evidence, weights=WEIGHTS, skip=SKIP, writing=False):
@@ -159,11 +160,22 @@ def best_path(prims, groups, p, height, evidence, weights=WEIGHTS, skip=SKIP, wr
     read_line), so when leaving everything out scores best (a blob of touching digits the
     detector doubts), the pieces as tall as the line are read anyway."""
     scores = group_features(prims, groups, p, height, evidence) @ weights   # (len(groups),)
-    tall = np.array([(np.ptp(q.ys) + 1) / height for q in prims])
-    path = _best_path(len(prims), groups, scores, skip * np.minimum(1.0, tall / 0.65))
+    path = _best_path(len(prims), groups, scores, skip * skip_shares(prims, height))
     if path or not writing:
         return path
-    return _best_path(len(prims), groups, scores, np.where(tall >= 0.65, 1e9, 0.0))
+    return _best_path(len(prims), groups, scores,
+                      np.where(_heights(prims, height) >= TALL, 1e9, 0.0))
+
+
+def skip_shares(prims, height):
+    """The share of SKIP that leaving out each primitive costs (len(prims),): its height
+    over TALL line heights, at most 1."""
+    return np.minimum(1.0, _heights(prims, height) / TALL)
+
+
+def _heights(prims, height):
+    """Each primitive's height in line heights (len(prims),)."""
+    return np.array([(np.ptp(q.ys) + 1) / height for q in prims])
 
 
 def _best_path(n, groups, scores, skip_cost):
@@ -193,7 +205,7 @@ def group_features(prims, groups, p, height, evidence):
     """The features (len(groups), len(FEATURES)) of each candidate digit: log-probability
     of its best digit; the detector's log-odds less its threshold, clipped to [-8, 8]; 1;
     half the number of cuts through ink that part it from its neighbours (each side pays
-    half) and half the strokes they cross; how much shorter than 0.65 of the line; how
+    half) and half the strokes they cross; how much shorter than TALL of the line; how
     much wider than tall beyond 1; how much wider than the line is tall beyond 1; the
     widest gap between its pieces (in line heights) beyond 0.05; the window reader's
     log-odds of one digit, clipped to [-10, 10], and its log-probability of the digit."""
@@ -212,6 +224,6 @@ def group_features(prims, groups, p, height, evidence):
         reach = np.maximum.accumulate(spans[:, 1])     # the furthest right ink so far
         gap = max(0.0, float(np.max(spans[1:, 0] - reach[:-1], initial=0.0)))
         tall, wide = np.ptp(ys) + 1, reach[-1] - spans[0, 0] + 1
-        f[g, 5:9] = (max(0.0, 0.65 - tall / height), max(0.0, wide / tall - 1),
+        f[g, 5:9] = (max(0.0, TALL - tall / height), max(0.0, wide / tall - 1),
                      max(0.0, wide / height - 1), max(0.0, gap / height - 0.05))
     return f
