@@ -103,6 +103,7 @@ def test_a_detector_file_round_trips_and_is_checked(tmp_path, shipped):
     reject.save(tmp_path / "d.npz", detector)
     loaded = reject.load(tmp_path / "d.npz")
     assert loaded.threshold == pytest.approx(detector.threshold) and loaded.dataset == "mnist"
+    assert (loaded.shift, loaded.keeps) == (detector.shift, detector.keeps)
     assert all(np.array_equal(a, b) for a, b in zip(loaded.net.weights, detector.net.weights))
     two = Network([784, 5, 2], seed=1)
     checkpoint.save(tmp_path / "two.npz", two, {"detector": {"dataset": "mnist"}})
@@ -110,6 +111,51 @@ def test_a_detector_file_round_trips_and_is_checked(tmp_path, shipped):
         reject.load(tmp_path / "two.npz")
     with pytest.raises(checkpoint.CheckpointError, match="10 classes"):
         reject.load(checkpoint.SHIPPED)                  # a classifier, not a detector
+
+
+def test_the_shipped_detectors_say_how_they_read():
+    """Whole images with their four one-pixel shifts, at the share of training digits set
+    for them; pieces of a line alone, at reject.KEEP (their scores feed the reading)."""
+    whole = reject.load(reject.DETECTORS["mnist"])
+    assert (whole.shift, whole.keeps) == (reject.SHIFT, reject.IMAGE_KEEP) == (1, 0.9985)
+    pieces = reject.load(reject.PIECE_DETECTORS["mnist"])
+    assert (pieces.shift, pieces.keeps) == (0, reject.KEEP)
+
+
+def test_moved_images_bring_in_zeros():
+    x = np.arange(1, 785, dtype=np.float32).reshape(1, 784)
+    image = x.reshape(28, 28)
+    down = reject.moved(x, 1, 0).reshape(28, 28)
+    assert np.array_equal(down[1:], image[:-1]) and not down[0].any()
+    left = reject.moved(x, 0, -2).reshape(28, 28)
+    assert np.array_equal(left[:, :-2], image[:, 2:]) and not left[:, -2:].any()
+    assert reject.moved(x, 0, 0) is x
+
+
+def test_a_shifted_detector_averages_the_log_odds_of_the_moved_copies(shipped):
+    """The log-odds of each image are the mean over it and its four one-pixel moves, one
+    image at a time or many together; a digit pushed against the edge loses ink only in
+    the moves that push it further."""
+    net = reject.for_network(shipped).net
+    plain, shifted = reject.Detector(net, 0), reject.Detector(net, 0, shift=1)
+    rng = np.random.default_rng(4)
+    x = np.stack([imaging.load_digit(random_drawing(d, rng)) for d in range(4)])
+    x[3] = reject.moved(x[3:4], 0, 4)[0]                 # ink near the right edge
+    moves = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
+    expected = np.mean([plain.log_odds(reject.moved(x, *m)) for m in moves], axis=0)
+    assert np.allclose(shifted.log_odds(x), expected, atol=1e-4)
+    assert np.allclose([shifted.log_odds(x[k:k + 1])[0] for k in range(4)], expected,
+                       atol=1e-4)
+    assert not np.allclose(shifted.log_odds(x), plain.log_odds(x), atol=1e-3)
+
+
+def test_a_detector_file_with_a_bad_shift_is_refused(tmp_path, shipped):
+    net = reject.for_network(shipped).net
+    for about in ({"shift": 40}, {"shift": "1"}, {"keeps": 2}, {"keeps": None}):
+        meta = {"detector": {"dataset": "mnist", "threshold": 0.0, **about}}
+        checkpoint.save(tmp_path / "bad.npz", net, meta)
+        with pytest.raises(checkpoint.CheckpointError, match="out of range"):
+            reject.load(tmp_path / "bad.npz")
 
 
 def test_fit_learns_to_tell_digits_from_textures():
@@ -123,6 +169,22 @@ def test_fit_learns_to_tell_digits_from_textures():
     assert detector.accepts(digits.reshape(600, 784)[500:]).mean() >= reject.KEEP - 0.01
     fresh = (rng.random((50, 784)) < 0.3).astype(np.float32)
     assert detector.accepts(fresh).mean() <= 0.1
+    assert (detector.shift, detector.keeps) == (0, reject.KEEP)
+
+
+def test_fit_sets_the_threshold_on_shifted_readings():
+    """keep and shift given: the threshold is the quantile of the held-out digits' mean
+    log-odds over their moved copies, and the file says how to read."""
+    rng = np.random.default_rng(0)
+    digits = np.zeros((400, 28, 28), dtype=np.float32)
+    for k, d in enumerate(digits):
+        d[4:24, 10 + k % 8:13 + k % 8] = 1
+    digits = digits.reshape(400, 784)
+    noise = (rng.random((100, 784)) < 0.3).astype(np.float32)
+    detector = reject.fit(digits[:300], noise, digits[300:], epochs=2, keep=0.9, shift=1)
+    assert (detector.shift, detector.keeps) == (1, 0.9)
+    odds = reject.Detector(detector.net, 0, shift=1).log_odds(digits[300:])
+    assert detector.threshold == pytest.approx(np.quantile(odds, 0.1), rel=1e-5)
 
 
 # -- the command line ---------------------------------------------------------------------------

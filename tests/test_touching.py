@@ -113,7 +113,7 @@ def test_the_piece_detector_tells_a_digit_window_from_a_miscut_one(test_digits):
     windows of test digits it accepts those that hold one digit, neighbours' strokes at
     their edges and all, and rejects most that do not; the detector for whole images
     (digits alone against letters and shapes) turns away far more of the right ones.
-    `pytest -s` prints both (the README's figures: 99.3% and 24.7%; 82.7% and 23.7%)."""
+    `pytest -s` prints both (the README's figures: 99.3% and 24.7%; 82.3% and 27.3%)."""
     images, labels = test_digits
     shipped = checkpoint.load(checkpoint.SHIPPED)
     good, _ = touching.windows(images, labels, 300, np.random.default_rng(5))
