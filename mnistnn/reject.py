@@ -70,7 +70,8 @@ class Detector:
         mean over each input and its copies moved shift pixels up, down, left, right."""
         s = self.shift
         moves = [(0, 0)] + ([(s, 0), (-s, 0), (0, s), (0, -s)] if s else [])
-        x = np.concatenate([moved(x, dy, dx) for dy, dx in moves])     # (len(moves)*N, 784)
+        if s:   # (len(moves)*N, 784); pieces of a line (no shift) are read as they are
+            x = np.concatenate([moved(x, dy, dx) for dy, dx in moves])
         p = np.maximum(self.net.predict_proba(x), 1e-30)               # (len(moves)*N, 2)
         return (np.log(p[:, 1]) - np.log(p[:, 0])).reshape(len(moves), -1).mean(axis=0)
 
