@@ -42,11 +42,16 @@ import numpy as np  # noqa: E402
 
 from mnistnn import checkpoint, data, imaging, reject, touching  # noqa: E402
 from mnistnn.idx import read_idx  # noqa: E402
-from nondigit_images import nondigits  # noqa: E402
+from nondigit_images import fonts, nondigits  # noqa: E402
 from nondigit_training import training_nondigits  # noqa: E402
 from test_imaging import random_drawing, user_image  # noqa: E402
 
 TRAINING = 24000          # generated non-digits the detector trains on
+# The font folders the README's held-out figures were drawn from (Debian's packages
+# fonts-urw-base35, fonts-freefont-ttf, fonts-liberation). The held-out set draws its
+# glyphs from every installed font but DejaVu, and every image after the first glyph
+# depends on how many there are: with other fonts, every held-out figure differs.
+HELD_OUT_FONTS = ("urw-base35", "freefont", "liberation")
 WINDOWS = 20000           # windows of touching training digits, cut right and miscut
 
 
@@ -133,6 +138,7 @@ def print_measure(net, mnist, fashion_dir):
         return
     rows, accuracy, drop, families = result
     print('\n"Not a digit" on held-out images (reject.py, the shipped detector):')
+    print(font_note(fonts("held-out")))
     print("| held-out set | images | rejected | target |\n|---|---:|---:|---:|")
     for k, (name, n, rate) in enumerate(rows):
         target = ">= 90%" if k < families else "<= 1%"
@@ -144,6 +150,19 @@ def print_measure(net, mnist, fashion_dir):
                   f"{rejected / images:.1%} | >= 90% |")
     print(f"| MNIST test accuracy {accuracy:.2%} -> {accuracy - drop:.2%}, a rejection "
           f"counted wrong | | -{100 * drop:.2f} points | <= 0.3 |")
+
+
+def font_note(faces):
+    """One line naming the font folders the held-out glyphs came from (faces: font file
+    paths), and saying so when they are not the ones the README's figures came from."""
+    folders = sorted({Path(f).parent.name for f in faces})
+    note = f"Held-out glyphs from {len(faces)} font files ({', '.join(folders) or 'none'})."
+    missing = [f for f in HELD_OUT_FONTS if f not in folders]
+    if missing or len(folders) != len(HELD_OUT_FONTS):
+        note += (f" The README's figures were drawn from {', '.join(HELD_OUT_FONTS)}: with "
+                 f"other fonts every held-out row differs (apt-get install fonts-urw-base35 "
+                 f"fonts-freefont-ttf fonts-liberation, and no other fonts, to repeat them).")
+    return note
 
 
 def print_dev(mnist):

@@ -58,3 +58,20 @@ def test_shipped_model_writes_float16_and_stamps_the_rounded_accuracy(fashion_di
     accuracy = saved.net.accuracy(data.to_inputs(test.test_images), test.test_labels)
     assert saved.meta["test_accuracy"] == round(accuracy, 6)
     assert f"{100 * accuracy:.2f}%" in result.stdout
+
+
+def test_the_detector_benchmark_says_when_its_held_out_fonts_are_not_the_readmes():
+    """The held-out glyphs come from whatever fonts are installed, and every held-out image
+    after the first depends on how many: the benchmark names the font folders it drew
+    from, and says when they are not the ones the README's figures came from."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("detector_bench", BENCHMARKS / "detector.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    readme = [f"/usr/share/fonts/truetype/{name}/A.ttf" for name in bench.HELD_OUT_FONTS]
+    assert bench.font_note(readme) == ("Held-out glyphs from 3 font files "
+                                       "(freefont, liberation, urw-base35).")
+    for faces in (readme[1:], readme + ["/usr/share/fonts/truetype/noto/B.ttf"], []):
+        note = bench.font_note(faces)
+        assert "every held-out row differs" in note and "apt-get install" in note
