@@ -52,6 +52,7 @@ TRAINING = 24000          # generated non-digits the detector trains on
 # glyphs from every installed font but DejaVu, and every image after the first glyph
 # depends on how many there are: with other fonts, every held-out figure differs.
 HELD_OUT_FONTS = ("urw-base35", "freefont", "liberation")
+INSTALL_FONTS = "apt-get install fonts-urw-base35 fonts-freefont-ttf fonts-liberation"
 WINDOWS = 20000           # windows of touching training digits, cut right and miscut
 
 
@@ -96,6 +97,9 @@ def dev_sets(mnist):
 
 def held_out_sets(mnist, fashion_dir, seed=3):
     """The held-out images, (N, 784) MNIST-form inputs: non-digits by kind, real digits."""
+    if not fonts("held-out"):
+        sys.exit(f"The held-out glyphs are printed in fonts other than DejaVu, and none is "
+                 f"installed: {INSTALL_FONTS}")
     rng = np.random.default_rng(seed)
     drawn = nondigits("held-out", 1000, seed)
     names = {"glyph": "printed letters and symbols, other fonts",
@@ -160,8 +164,8 @@ def font_note(faces):
     missing = [f for f in HELD_OUT_FONTS if f not in folders]
     if missing or len(folders) != len(HELD_OUT_FONTS):
         note += (f" The README's figures were drawn from {', '.join(HELD_OUT_FONTS)}: with "
-                 f"other fonts every held-out row differs (apt-get install fonts-urw-base35 "
-                 f"fonts-freefont-ttf fonts-liberation, and no other fonts, to repeat them).")
+                 f"other fonts every held-out row differs ({INSTALL_FONTS}, and no other "
+                 f"fonts, to repeat them).")
     return note
 
 

@@ -64,14 +64,30 @@ def test_the_detector_benchmark_says_when_its_held_out_fonts_are_not_the_readmes
     """The held-out glyphs come from whatever fonts are installed, and every held-out image
     after the first depends on how many: the benchmark names the font folders it drew
     from, and says when they are not the ones the README's figures came from."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("detector_bench", BENCHMARKS / "detector.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _detector_benchmark()
     readme = [f"/usr/share/fonts/truetype/{name}/A.ttf" for name in bench.HELD_OUT_FONTS]
     assert bench.font_note(readme) == ("Held-out glyphs from 3 font files "
                                        "(freefont, liberation, urw-base35).")
     for faces in (readme[1:], readme + ["/usr/share/fonts/truetype/noto/B.ttf"], []):
         note = bench.font_note(faces)
         assert "every held-out row differs" in note and "apt-get install" in note
+
+
+def test_the_detector_benchmark_stops_with_a_sentence_without_held_out_fonts(monkeypatch):
+    """Without any font but DejaVu there are no held-out glyphs to draw: one sentence
+    saying what to install, not a traceback from deep inside the drawing."""
+    bench = _detector_benchmark()
+    monkeypatch.setattr(bench, "fonts", lambda family: [])
+    with pytest.raises(SystemExit) as stopped:
+        bench.held_out_sets(None, None)
+    assert "apt-get install fonts-urw-base35" in str(stopped.value.code)
+
+
+def _detector_benchmark():
+    """benchmarks/detector.py as a module (its folder is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("detector_bench", BENCHMARKS / "detector.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
