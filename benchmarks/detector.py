@@ -161,8 +161,7 @@ def font_note(faces):
     paths), and saying so when they are not the ones the README's figures came from."""
     folders = sorted({Path(f).parent.name for f in faces})
     note = f"Held-out glyphs from {len(faces)} font files ({', '.join(folders) or 'none'})."
-    missing = [f for f in HELD_OUT_FONTS if f not in folders]
-    if missing or len(folders) != len(HELD_OUT_FONTS):
+    if folders != sorted(HELD_OUT_FONTS):
         note += (f" The README's figures were drawn from {', '.join(HELD_OUT_FONTS)}: with "
                  f"other fonts every held-out row differs ({INSTALL_FONTS}, and no other "
                  f"fonts, to repeat them).")
