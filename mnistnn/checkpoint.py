@@ -130,8 +130,11 @@ def read(path, inputs=PIXELS, classes=CLASSES, dataset=None):
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    with open(path, "rb") as f:
-        kind = _kind(f.read(6))
+    try:
+        with open(path, "rb") as f:
+            kind = _kind(f.read(6))
+    except OSError as exc:          # unreadable (permissions): a sentence, as for images
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if kind:
         raise CheckpointError(f"{path}: not an mnistnn checkpoint ({kind})")
     try:

@@ -13,7 +13,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".we
 
 
 @click.command()
-@click.argument("images", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.argument("images", nargs=-1, required=True,
+                type=click.Path(allow_dash=True, readable=False))   # each is tried
 @weights_option
 @weights_dir_option
 @model_dataset_option
@@ -41,7 +42,7 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
     with the closest digit, unless --no-reject. With a Fashion-MNIST model, an image is
     a product photo (an object on a plain light background), brought to Fashion-MNIST's
     form (trimmed, 28 px, negated). A folder stands for the images in it; - reads one
-    image from stdin. Every image is tried; the exit status is 1 if any could not be read
+    image from stdin. Every image is tried; the exit status is 1 if any got no answer
     (or a picture asked for could not be written).
 
     \b
@@ -100,8 +101,10 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
                 unsaved += 1
                 click.echo(f"Error: {name}: cannot save what the network saw: "
                            f"{exc.strerror or exc}", err=True)
-    if failed:
-        raise click.ClickException(f"{failed} of {total} images could not be read")
+    if failed:    # each failure has had its sentence; a sum only says more for several
+        if total == 1:
+            raise SystemExit(1)
+        raise click.ClickException(f"no answer for {failed} of {total} images")
     if unannotated:
         raise click.ClickException(f"{unannotated} of {total} annotated pictures could not be "
                                    f"written")

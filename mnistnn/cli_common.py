@@ -113,7 +113,8 @@ def no_download_option(f):
 
 
 def weights_option(f):
-    return click.option("--weights", type=click.Path(dir_okay=False), default=None,
+    return click.option("--weights", type=click.Path(dir_okay=False, readable=False),
+                        default=None,
                         help="Checkpoint to use [default: weights/best.npz, else "
                              "weights/latest.npz, else the model shipped with mnistnn].")(f)
 

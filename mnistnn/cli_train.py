@@ -79,7 +79,7 @@ def config_options(command):
 @config_options
 @data_dir_option
 @weights_dir_option
-@click.option("--resume", type=click.Path(dir_okay=False), default=None,
+@click.option("--resume", type=click.Path(dir_okay=False, readable=False), default=None,
               help="Continue the run saved in this checkpoint, in its own folder unless "
                    "--weights-dir says where.")
 @no_download_option

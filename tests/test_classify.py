@@ -1,6 +1,7 @@
 """`mnistnn classify` in-process (CliRunner + tmp_path) on real image files, and the model
 and sample images that ship with the project."""
 import json
+import os
 import re
 from pathlib import Path
 
@@ -8,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import mnistnn.checkpoint
+import mnistnn.imaging
 from mnistnn import checkpoint
 from mnistnn.cli_classify import find_images
 from mnistnn.idx import read_idx
@@ -106,7 +109,7 @@ def test_a_batch_with_bad_files_still_answers_the_good_ones(good, tmp_path, weig
     assert len(errors) == len(bad) + 1                   # one line per bad file, then a sum
     for path, line in zip(bad, errors):
         assert line.startswith(f"Error: {path}: "), line
-    assert errors[-1] == f"Error: {len(bad)} of {len(paths)} images could not be read"
+    assert errors[-1] == f"Error: no answer for {len(bad)} of {len(paths)} images"
 
     as_json = run(*paths, "--json", "--weights-dir", weights_dir)
     assert as_json.exit_code == 1
@@ -118,6 +121,54 @@ def test_a_batch_with_bad_files_still_answers_the_good_ones(good, tmp_path, weig
                           {"path", "digit", "label", "name", "confidence", "probabilities"})
         if failed:
             assert o["error"].startswith(o["path"] + ": ") and "\n" not in o["error"]
+
+
+def test_an_unreadable_file_is_one_sentence_and_the_others_are_read(
+        good, weights_dir, tmp_path, monkeypatch):
+    """A file the user may not read (permissions) is one of the files, not a usage error
+    that stops the run: the others are answered, exit status 1. Simulated, since tests may
+    run as root: os.access (what a non-root user's check sees) and open refuse it."""
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(good[7].read_bytes())
+    refuse(monkeypatch, secret, mnistnn.imaging)
+
+    result = run(secret, good[3], "--weights-dir", weights_dir)
+    assert result.exit_code == 1                    # not 2: not a usage error
+    answers = [LINE.match(line) for line in result.stdout.splitlines()]
+    assert [(m["path"], m["digit"]) for m in answers] == [(str(good[3]), "3")]
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("Using")]
+    assert errors == [f"Error: {secret}: cannot be read (Permission denied)",
+                      "Error: no answer for 1 of 2 images"]
+
+    alone = run(secret, "--weights-dir", weights_dir)           # one image: one sentence
+    assert alone.exit_code == 1
+    assert [line for line in alone.stderr.splitlines() if not line.startswith("Using")] == [
+        f"Error: {secret}: cannot be read (Permission denied)"]
+
+
+def refuse(monkeypatch, secret, module):
+    """Make the file secret unreadable for this user, as a non-root user without read
+    permission finds it: os.access says no, and module's open raises PermissionError."""
+    access, real_open = os.access, open
+
+    def refused(path, *args, **kwargs):
+        if Path(path) == secret:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "access", lambda path, mode, **kwargs: Path(path) != secret
+                        and access(path, mode, **kwargs))
+    monkeypatch.setattr(module, "open", refused, raising=False)
+
+
+def test_an_unreadable_checkpoint_is_one_sentence(good, tmp_path, monkeypatch):
+    """--weights naming a file the user may not read: exit status 1 and a sentence, as for
+    a missing one (not click's usage error); simulated as above."""
+    secret = tmp_path / "secret.npz"
+    checkpoint.save(secret, Network([784, 10, 10]))
+    refuse(monkeypatch, secret, mnistnn.checkpoint)
+    result = run(good[7], "--weights", secret)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip() == f"Error: {secret}: cannot be read (Permission denied)"
 
 
 def test_stdin(good, weights_dir):
