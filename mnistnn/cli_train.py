@@ -4,6 +4,8 @@ The training options are made from TrainConfig's fields (config.py: type, defaul
 range, help), so that the command and the library cannot disagree."""
 import dataclasses
 import json
+import shlex
+from pathlib import Path
 
 import click
 from click.core import ParameterSource
@@ -12,7 +14,7 @@ from . import recipes
 from .cli_common import (Real, data_dir_option, load_data, no_download_option, note,
                          progress_bar, weights_dir_option)
 from .config import TrainConfig
-from .datasets import ENV_DATASET
+from .datasets import DEFAULT, ENV_DATASET
 from .errors import MnistnnError
 
 
@@ -144,9 +146,7 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
         outcome = trainer.run(on_batch=bars.batch, on_note=say,
                               on_epoch=lambda m: (bars.epoch(m, as_json),
                                                   _draw_training(weights_dir, trainer.history)))
-    test = "mnistnn test" + (f" --dataset {dataset.name}" if dataset.name != datasets.DEFAULT
-                             else "")
-    _finish(ctx, outcome, say, test)
+    _finish(ctx, outcome, say, _test_command(dataset.name, weights_dir))
 
 
 def _draw_training(weights_dir, history):
@@ -188,6 +188,17 @@ class EpochProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _test_command(dataset, weights_dir):
+    """The `mnistnn test` that tests this run: naming its data set and folder unless they
+    are the ones test finds by itself."""
+    from .checkpoint import default_weights_dir
+
+    command = "mnistnn test" + (f" --dataset {dataset}" if dataset != DEFAULT else "")
+    if Path(weights_dir).resolve() != default_weights_dir(dataset).resolve():
+        command += f" --weights-dir {shlex.quote(str(weights_dir))}"
+    return command
 
 
 def _finish(ctx, outcome, say, next_step="mnistnn test"):

@@ -2,6 +2,7 @@
 import dataclasses
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -49,6 +50,22 @@ def test_text_output_has_one_line_per_epoch(tiny_mnist, tmp_path):
     assert len(lines) == 2 and lines[1].startswith("epoch   2/2  loss ")
     assert "validation" in lines[0] and lines[0].endswith(" s")
     assert "Best validation accuracy" in result.stderr and "best.npz" in result.stderr
+
+
+def test_next_names_the_test_command_of_this_run(tiny_mnist, tmp_path, monkeypatch):
+    """The closing "Next:" runs as printed, from the same folder, and tests the network
+    just trained: with --weights-dir when the run went elsewhere than test looks."""
+    monkeypatch.chdir(tmp_path)
+    for folder, suggested in (("weights", "mnistnn test"),
+                              ("my runs/cnn", "mnistnn test --weights-dir 'my runs/cnn'")):
+        result = run("train", "--data-dir", tiny_mnist, "--no-download", "--epochs", 1,
+                     "--validation-size", 100, "--weights-dir", folder)
+        assert result.exit_code == 0, result.output
+        assert result.stderr.rstrip().endswith(f"Next: {suggested}")
+        args = shlex.split(suggested)[2:]
+        tested = run("test", "--data-dir", tiny_mnist, "--no-download", *args)
+        assert tested.exit_code == 0
+        assert f"Using {folder}/best.npz" in tested.stderr
 
 
 def test_same_seed_same_weights_different_seed_different(tiny_mnist, tmp_path):
