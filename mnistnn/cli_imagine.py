@@ -47,7 +47,7 @@ class ClassType(click.ParamType):
               help="Each pixel becomes a SCALE x SCALE block.")
 @click.option("--colormap", type=click.Choice(COLORMAPS), default="gray", show_default=True,
               help="gray: white ink on black like MNIST; heat: black-red-yellow-white.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed for the jitter; the same seed draws the same picture.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the self-check as a JSON object on stdout.")

@@ -329,7 +329,8 @@ def test_heat_colormap_and_backproject(weights, tmp_path):
 
 @pytest.mark.parametrize("args", [["10"], ["-1"], ["x"], ["3.5"], [""], ["3", "--steps", "0"],
                                   ["3", "--colormap", "blue"], ["3", "--scale", "0"],
-                                  ["3", "--method", "dream"], []])
+                                  ["3", "--method", "dream"], ["3", "--seed", "-5"],
+                                  ["3", "--seed", str(2**32)], []])
 def test_usage_errors_exit_2(args, tmp_path):
     result = run(*args, "--weights", tmp_path / "unused.npz")
     assert result.exit_code == 2, result.output
