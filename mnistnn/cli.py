@@ -7,6 +7,7 @@ numpy and friends are imported inside the commands so that `mnistnn --help` is q
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -173,6 +174,10 @@ def test_command(weights, weights_dir, dataset, data_dir, no_download, as_json, 
     """
     from . import data, datasets, report
 
+    if errors_png and confusion_png and Path(errors_png).resolve() == Path(
+            confusion_png).resolve():
+        raise click.UsageError(f"--errors and --confusion both name {errors_png}: one "
+                               f"picture would replace the other; give two file names")
     for path, hint in ((errors_png, "--errors"), (confusion_png, "--confusion")):
         if path:
             check_output(path, hint)  # before the work, not after the whole report

@@ -36,6 +36,17 @@ def test_output_paths_are_checked_before_the_work(weights, tiny_mnist, tmp_path,
     assert result.stdout == "" and "Using" not in result.stderr   # nothing was done
 
 
+def test_one_file_for_both_pictures_is_refused(weights, tiny_mnist, tmp_path, monkeypatch):
+    """--errors and --confusion naming one file (however written) would leave only the
+    second picture: refused before the work, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    result = run_test(weights, tiny_mnist, "--errors", "same.png", "--confusion",
+                      tmp_path / "same.png")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--errors and --confusion both name same.png" in result.stderr
+    assert not (tmp_path / "same.png").exists()
+
+
 def test_a_persons_file_is_not_written_over(weights, tiny_mnist, tmp_path):
     """A file of the same name that mnistnn did not make is refused before the work;
     the pictures of an earlier `mnistnn test` are made again."""
