@@ -24,6 +24,7 @@ import json
 import signal
 import tempfile
 import threading
+import zipfile
 from collections import namedtuple
 from pathlib import Path
 
@@ -159,8 +160,42 @@ def check_writable(folder, what="checkpoints"):
 
 
 def earlier_run(folder):
-    """The files of a run in folder, by name."""
-    return [name for name in RUN_FILES if (Path(folder) / name).exists()]
+    """The files of a run in folder, by name. MnistnnError when one of them is not a file
+    mnistnn made (a person's picture or notes under a run file's name): the run would
+    replace it, so it is refused before any work."""
+    names = [name for name in RUN_FILES if (Path(folder) / name).exists()]
+    for name in names:
+        if not _made_by_a_run(Path(folder) / name):
+            raise MnistnnError(f"{folder}/{name} is not a file mnistnn made, and a run writes "
+                               f"its own {name} there: move it away, or pass another "
+                               f"--weights-dir")
+    return names
+
+
+def _made_by_a_run(path):
+    """Whether path looks like what a run writes under its name: a checkpoint (an .npz
+    archive holding metadata), the training curves (a picture of mnistnn's), the metrics
+    (JSON lines with an epoch, or nothing yet)."""
+    try:
+        if path.suffix == ".npz":
+            with zipfile.ZipFile(path) as archive:
+                return "meta.npy" in archive.namelist()
+        if path.suffix == ".png":
+            from .pictures import ours
+
+            return ours(path)
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [line for line in f if line.strip()]
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return not lines or any(_epoch_line(line) for line in lines)
+
+
+def _epoch_line(line):
+    try:
+        return "epoch" in json.loads(line)
+    except (ValueError, TypeError):
+        return False
 
 
 def remove_earlier_run(folder, keep):

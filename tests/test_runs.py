@@ -80,6 +80,37 @@ def test_a_new_run_replaces_the_earlier_one_at_its_first_checkpoint(good, tiny_m
     assert epochs_in(folder) == [1]   # the earlier run's best.npz would have shadowed it
 
 
+@pytest.mark.parametrize("name, content", [
+    ("training.png", "a person's photo"), ("metrics.jsonl", b"my notes\n"),
+    ("best.npz", b"not a checkpoint"), ("latest.npz", "an archive without metadata")])
+def test_a_persons_file_under_a_run_files_name_is_never_replaced(good, tiny_mnist, tmp_path,
+                                                                 name, content):
+    """Only what a run wrote is replaced: a person's file under one of RUN_FILES' names
+    stops the run before any work, one sentence, exit 1, the folder as it was."""
+    from PIL import Image
+
+    folder = copy_of(good, tmp_path / "w")
+    if content == "a person's photo":
+        Image.new("RGB", (40, 30), "white").save(folder / name)
+    elif content == "an archive without metadata":
+        np.savez(folder / name, W0=np.zeros(3))
+    else:
+        (folder / name).write_bytes(content)
+    before = snapshot(folder)
+    result = train_tiny(tiny_mnist, folder, "--epochs", 1)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {folder}/{name} is not a file mnistnn made, and a run writes its own {name} "
+        f"there: move it away, or pass another --weights-dir")
+    assert snapshot(folder) == before
+
+
+def test_an_earlier_runs_own_files_and_an_empty_metrics_file_are_replaced(good, tmp_path):
+    folder = copy_of(good, tmp_path / "w")
+    (folder / "metrics.jsonl").write_text("")
+    assert runs.earlier_run(folder) == list(runs.RUN_FILES)
+
+
 def test_ctrl_c_in_the_first_epoch_is_the_first_checkpoint(good, tiny_mnist, tmp_path,
                                                            monkeypatch):
     folder = copy_of(good, tmp_path / "w")
