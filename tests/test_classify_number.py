@@ -94,6 +94,12 @@ def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     assert again.exit_code == 0, again.output             # meter.png made again, pi.png kept
     assert sorted(p.name for p in folder.iterdir()) == ["meter.png", "pi-2.png", "pi.png"]
     assert (folder / "pi.png").read_bytes() == b"a person's own file"
+    for one in (out, tmp_path / "new.png"):   # one picture's name for several images
+        refused = run(*[p for p, _ in numbers.values()], "--number", "--annotate", one)
+        assert refused.exit_code == 2 and refused.stdout == ""
+        assert (f"--annotate names one picture ({one}) but several images are read: give a "
+                f"folder for their pictures") in refused.stderr
+    assert not (tmp_path / "new.png").exists() and out.read_bytes() == copy.read_bytes()
 
 
 def test_a_picture_that_cannot_be_written_does_not_hide_the_reading(numbers, tmp_path,
