@@ -27,6 +27,8 @@ from .errors import ImageError
 from .layout import components, estimate_slant, line_height, remove_rules, stroke_width
 
 MAX_DIGITS = 40       # more digit-sized pieces than this is not one number
+TOO_LONG = (f"the line holds more than {MAX_DIGITS} digit-sized pieces of writing: too long "
+            f"to be one number")
 MAX_GROUP = 24        # primitives one digit may be made of (two cuts every 0.1 height)
 MIN_HEIGHT = 0.4      # a digit is at least this share of the line's height
 
@@ -45,6 +47,8 @@ def read_line(ink, score):
     than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
     path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
+    if len(path) > MAX_DIGITS:     # touching digits counted as fewer pieces at first
+        raise ImageError(TOO_LONG)
     return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
 
 
@@ -90,8 +94,7 @@ def primitives(pixels, labels, height, slant, stroke):
             continue                                   # a speck of dust
         sized += max(1, int(wide / height)) if tall >= MIN_HEIGHT * height else 0
         if sized > MAX_DIGITS:
-            raise ImageError(f"the line holds more than {MAX_DIGITS} digit-sized pieces of "
-                             f"writing: too long to be one number")
+            raise ImageError(TOO_LONG)
         side, crossed = np.zeros(len(ys), dtype=int), np.zeros(0)
         if wide > 0.75 * height:
             side, crossed = cut(ys, xs, vs, height, slant, stroke)

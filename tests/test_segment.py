@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from mnistnn import checkpoint, cuts, imaging, layout, reading, reject, segment, touching
 from mnistnn.errors import ImageError
@@ -419,6 +419,20 @@ def test_two_hundred_digits_are_too_long_to_be_a_number(shipped):
     message = str(caught.value)
     assert message.startswith("number.png: ") and "more than 40 digit-sized" in message
     assert "\n" not in message
+
+
+def test_more_than_40_digits_read_are_too_long_even_when_they_touch(shipped):
+    """Printed digits close together touch in pairs, so fewer pieces than digits are
+    counted at first: the digits read count too (50 were once answered, 41 digits long)."""
+    def printed(n):
+        font = ImageFont.load_default(size=40)
+        image = Image.new("L", (30 * n + 40, 80), 255)
+        ImageDraw.Draw(image).text((20, 15), "".join(str(i % 10) for i in range(n)), fill=0,
+                                   font=font)
+        return encode(image)
+    assert len(read(shipped, printed(40))["digits"]) == 40
+    with pytest.raises(ImageError, match="more than 40 digit-sized pieces"):
+        read(shipped, printed(50))
 
 
 def test_a_10000_by_300_image(shipped):
