@@ -34,7 +34,10 @@ def parse(spec):
     """
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     items = [str(item).strip().lower() for item in items]
-    if len(items) < 2 or not all(items):
+    empty = [i for i, item in enumerate(items, start=1) if not item]
+    if len(items) >= 2 and empty:
+        raise ValueError(f"item {empty[0]} of {spec!r} is empty: a comma too many?")
+    if len(items) < 2:
         raise ValueError(f"a network needs an input and at least one layer (two or more "
                          f"positive integers such as 784,30,10, or items such as "
                          f"1x28x28,conv32k5,pool2,10), got {spec!r}")
@@ -78,7 +81,7 @@ def _input_shape(item):
 
 def _layer(item, shape, where):
     """The layer an item describes, given the shape of what it receives."""
-    if item.isdigit():
+    if item.isdigit() or (item.startswith("-") and item[1:].isdigit()):
         if int(item) < 1:
             raise ValueError(f"{where}: layer sizes must be positive integers")
         return _bounded(Dense(int(np.prod(shape)), int(item)), where)
@@ -91,7 +94,8 @@ def _layer(item, shape, where):
     n, k = (int(conv.group(1)), int(conv.group(2))) if conv else (1, int(pool.group(1)))
     same = bool(conv) and conv.group(3) == "same"
     if n < 1 or k < 1:
-        raise ValueError(f"{where}: filters and kernel sizes must be positive integers")
+        raise ValueError(f"{where}: " + ("filters and kernel sizes" if conv else "pool sizes")
+                         + " must be positive integers")
     if same and k % 2 == 0:
         raise ValueError(f"{where}: 'same' padding needs an odd kernel size")
     if not same and k > min(shape[:2]):
