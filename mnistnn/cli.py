@@ -54,7 +54,11 @@ class Accuracy(click.ParamType):
             return value
         text = str(value).strip()
         percent = text.endswith("%")
-        number = Real(0, 100).convert(text.rstrip("%").strip(), param, ctx)
+        digits = text.rstrip("%").strip()
+        try:
+            number = Real(0, 100).convert(digits, param, ctx)
+        except click.BadParameter as exc:   # quote what was typed: '200%', not '200'
+            self.fail(exc.message.replace(repr(digits), repr(text), 1), param, ctx)
         if not percent and number == 1:
             self.fail("1 is ambiguous: write 100% (every digit right) or 1%", param, ctx)
         return number / 100 if percent or number > 1 else number

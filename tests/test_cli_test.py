@@ -85,7 +85,8 @@ def test_min_accuracy_is_a_fraction_or_a_percentage(weights, tiny_mnist, value, 
 
 @pytest.mark.parametrize("value, words", [
     ("1", "1 is ambiguous: write 100% (every digit right) or 1%"),
-    ("120", "is not in [0, 100]"), ("101%", "is not in [0, 100]"), ("-1", "is not in"),
+    ("120", "'120' is not in [0, 100]"), ("101%", "'101%' is not in [0, 100]"),
+    ("-1", "is not in"),
     ("nan", "not a finite number"), ("most", "not a number"),
 ])
 def test_min_accuracy_refuses_what_is_ambiguous_or_out_of_range(weights, tiny_mnist, value,
