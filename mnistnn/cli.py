@@ -120,7 +120,8 @@ def download(dataset, data_dir, mirrors, force, timeout, retries, quiet):
         with sigterm_as_interrupt(), DownloadProgress(quiet) as progress:
             report = fetch.download(data_dir, mirrors, force=force, timeout=timeout,
                                     retries=retries, on_progress=progress,
-                                    on_note=None if quiet else note, dataset=entry.name)
+                                    on_note=None if quiet else note, dataset=entry.name,
+                                    on_file=None if quiet else _file_line(progress))
     except KeyboardInterrupt as exc:
         note("Download interrupted: verified files are kept, and nothing half-written "
              "was left behind.")
@@ -129,14 +130,21 @@ def download(dataset, data_dir, mirrors, force, timeout, retries, quiet):
         _download_report(entry, datasets.folder(entry.name, data_dir), report)
 
 
-def _download_report(entry, folder, report):
-    """One line per file, then where the data set is now."""
-    for name, source in report.items():
+def _file_line(progress):
+    """on_file for fetch.download: one line per file as it is in place (the progress bar
+    of that file closed first)."""
+    def say(name, source):
+        progress.close(name)
         if source == "present":
             what = "already present and verified, not fetched"
         else:
             what = f"downloaded from {source.rsplit('/', 1)[0]}/ and verified"
         click.echo(f"{name}: {what}")
+    return say
+
+
+def _download_report(entry, folder, report):
+    """Where the data set is now (each file had its line as it arrived)."""
     if all(source == "present" for source in report.values()):
         click.echo(f"{entry.title} is ready in {folder}/: nothing to download "
                    f"(--force fetches again).")

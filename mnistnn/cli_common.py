@@ -193,6 +193,11 @@ class DownloadProgress:
                                            unit_scale=True, unit_divisor=1024)
         self.bars[name].update(nbytes)
 
+    def close(self, name):
+        """The file is in place: its bar is finished."""
+        if name in self.bars:
+            self.bars.pop(name).close()
+
     def __exit__(self, *exc):
         for bar in self.bars.values():
             bar.close()

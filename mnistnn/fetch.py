@@ -26,7 +26,7 @@ MAX_BACKOFF = 4.0  # seconds: the longest pause between two tries of one mirror
 MAX_DOWNLOAD = 1 << 30  # bytes: the largest file of any data set here is 26 MB
 CHUNK = 1 << 16
 OFFLINE_HELP = (
-    "To install {title} by hand, copy the four files ({names}) into {folder}/ "
+    "To install {title} by hand, copy {files} ({names}) into {folder}/ "
     "(gzipped, under those names), or point a mirror at a folder that holds them: "
     "mnistnn download{option} --mirror file:///path/to/folder/"
 )
@@ -209,24 +209,35 @@ def _download_one(dataset, key, folder, mirrors, dead, options):
             f.write(raw)
         return url
     raise DownloadError(f"could not download {name} from any mirror:\n" + "\n".join(errors)
-                        + "\n\n" + offline_help(dataset, folder))
+                        + "\n\n" + offline_help(dataset, folder, _missing(dataset, folder)))
 
 
-def offline_help(dataset, folder):
-    """How to install a data set without the network."""
-    names = ", ".join(name for name, _ in dataset.files.values())
+def offline_help(dataset, folder, missing=None):
+    """How to install a data set without the network: the files in `missing` (names;
+    default all four)."""
+    missing = list(missing or (name for name, _ in dataset.files.values()))
+    files = ("the file", "the two files", "the three files", "the four files")[len(missing) - 1]
     option = "" if dataset.name == datasets.DEFAULT else f" --dataset {dataset.name}"
-    return OFFLINE_HELP.format(title=dataset.title, names=names, folder=folder, option=option)
+    return OFFLINE_HELP.format(title=dataset.title, files=files, names=", ".join(missing),
+                               folder=folder, option=option)
+
+
+def _missing(dataset, folder):
+    """The names of the data set's files that are not in folder, verified."""
+    return [name for key, (name, _) in dataset.files.items()
+            if not is_verified(folder / name, key, dataset.name)]
 
 
 def download(data_dir=None, mirrors=None, force=False, timeout=TIMEOUT, retries=RETRIES,
-             backoff=BACKOFF, on_progress=None, on_note=None, dataset=None):
+             backoff=BACKOFF, on_progress=None, on_note=None, dataset=None, on_file=None):
     """Fetch a data set's four files into its folder (datasets.folder); return {file name:
     the URL it came from, or "present"}. Verified files are kept unless `force`.
 
-    on_progress(name, nbytes, total_or_None) is called as bytes arrive, on_note(message)
-    when this run waits for another one downloading into the same folder: runs take
-    turns, and a waiting run then finds the other's verified files present."""
+    on_progress(name, nbytes, total_or_None) is called as bytes arrive, on_file(name, URL
+    or "present") as each file is in place (so the files that arrived are known when a
+    later one fails), on_note(message) when this run waits for another one downloading
+    into the same folder: runs take turns, and a waiting run then finds the other's
+    verified files present."""
     dataset = datasets.get(dataset)
     folder = datasets.folder(dataset.name, data_dir)
     try:
@@ -243,6 +254,8 @@ def download(data_dir=None, mirrors=None, force=False, timeout=TIMEOUT, retries=
             name = dataset.files[key][0]
             if not force and is_verified(folder / name, key, dataset.name):
                 report[name] = "present"
-                continue
-            report[name] = _download_one(dataset, key, folder, mirrors, dead, options)
+            else:
+                report[name] = _download_one(dataset, key, folder, mirrors, dead, options)
+            if on_file:
+                on_file(name, report[name])
     return report

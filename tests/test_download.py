@@ -101,6 +101,20 @@ def test_nothing_reachable_explains_how_to_install_by_hand(dead_url, tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_a_failure_shows_the_files_that_arrived_and_asks_only_for_the_rest(
+        serve, mnist_dir, tmp_path):
+    """The last file damaged on the only mirror: the three that arrived verified are said
+    (stdout, as on success), and the advice names the one file still missing."""
+    bad = serve(mnist_dir)
+    bad.flip.add(NAMES[-1])
+    result = run("download", "--mirror", bad.url, "--data-dir", str(tmp_path), "--retries", "0")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [f"{name}: downloaded from {bad.url.rstrip('/')}/ and "
+                                          f"verified" for name in NAMES[:-1]]
+    assert f"copy the file ({NAMES[-1]}) into {tmp_path}/" in result.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.gz")) == sorted(NAMES[:-1])
+
+
 def test_failed_force_keeps_the_good_file(serve, mnist_dir, tmp_path):
     good = serve(mnist_dir)
     data.download(tmp_path, [good.url], **fast())
