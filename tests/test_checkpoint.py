@@ -142,7 +142,7 @@ def test_bad_checkpoints_are_refused_with_the_file_named(saved, damage, words):
     _, path, version = saved
     damage(path)
     if version == 2 and "invalid layer sizes" in words:
-        words = r"invalid layer spec '784,-1,10': item 2 \('-1'\) is not a layer"
+        words = r"invalid layer spec '784,-1,10': item 2 \('-1'\): layer sizes must be"
     with pytest.raises(CheckpointError, match=named(version, words)) as info:
         checkpoint.read(path)
     assert str(info.value).startswith(str(path))
