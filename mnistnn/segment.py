@@ -46,10 +46,24 @@ def read_line(ink, score):
     EVIDENCE; zeros where there is none). Raises ImageError when the line holds more
     than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
+    if line.prims and _no_writing(line.prims, stroke_width(ink)):
+        box, crop = _crop(line.prims, 0, len(line.prims))     # one thing, read as a whole
+        return [Digit(box, crop, score([crop], np.zeros(1, dtype=bool))[0][0])]
     path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
     if len(path) > MAX_DIGITS:     # touching digits counted as fewer pieces at first
         raise ImageError(TOO_LONG)
     return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
+
+
+SOLID = 2.5   # ink no more than this many pen widths tall anywhere is a stroke or a blob
+
+
+def _no_writing(prims, stroke):
+    """Whether the ink is one stroke or blob, not writing: no piece is SOLID pen widths
+    tall (a dash, a dot, a line drawn across). The line's height is then a pen width, and
+    cutting by it would make a dash a row of narrow 'digits'; read whole, it is what a
+    single image of it is (most often not a digit)."""
+    return max(np.ptp(q.ys) + 1 for q in prims) < SOLID * stroke
 
 
 Line = namedtuple("Line", "prims groups p height evidence")
@@ -66,6 +80,8 @@ def candidates(ink, score):
     (len(groups), 3))."""
     ink = remove_rules(ink)
     ys, xs = np.nonzero(ink)
+    if not len(ys):
+        raise ImageError("no digit found: only the lines of ruled or squared paper")
     labels = components(ink > 0)[ys, xs]                    # (n,) component of each pixel
     height = line_height(ys, labels)
     slant = estimate_slant(ys, xs, ink[ys, xs])

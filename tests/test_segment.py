@@ -405,6 +405,33 @@ def test_a_wide_empty_image_is_one_sentence(shipped):
         read(shipped, encode(Image.new("L", (3000, 200), 255)))
 
 
+@pytest.mark.parametrize("shape", ["dot", "dash", "line across"])
+def test_a_stroke_or_a_blob_is_one_piece_not_a_row_of_digits(shipped, shape):
+    """Ink no piece of which is a few pen widths tall is not writing: its line height
+    would be a pen width and cutting by it made a dash '7222222222222222221'. It is read
+    whole, as a single image of it is: not a digit."""
+    image = Image.new("L", (600, 300), 255)
+    draw = ImageDraw.Draw(image)
+    if shape == "dot":
+        draw.ellipse((290, 140, 310, 160), fill=0)
+    else:
+        draw.line((250 if shape == "dash" else 60, 150, 350 if shape == "dash" else 540, 150),
+                  fill=0, width=12)
+    answer, _ = reading.read_number(shipped, encode(image), "number.png")
+    assert len(answer["digits"]) == 1 and answer["number"] is None
+    assert answer["digits"][0]["digit"] is None
+
+
+def test_only_the_lines_of_squared_paper_is_one_sentence(shipped):
+    """A bar as tall as a very wide image is a line of squared paper, removed: no ink is
+    left, which once ended in an IndexError."""
+    image = Image.new("L", (5000, 20), 255)
+    ImageDraw.Draw(image).rectangle((2500, 2, 2503, 17), fill=0)
+    with pytest.raises(ImageError, match=r"^number\.png: no digit found: only the lines of "
+                                         r"ruled or squared paper$"):
+        read(shipped, encode(image))
+
+
 def test_one_digit_is_a_number(shipped):
     mask = pen_mask(7, (300, 300), (80, 40, 140, 220), 20)
     answer = read(shipped, encode(Image.fromarray(255 - np.asarray(mask))))
