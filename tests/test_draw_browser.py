@@ -84,9 +84,18 @@ class Page:
         self.screenshots, self.troubles = screenshots, []
         self.page.on("pageerror", lambda error: self.troubles.append(str(error)))
         self.page.on("console", lambda m: m.type == "error" and self.troubles.append(m.text))
+        self.imagining, self.most_imagining = 0, 0      # /api/imagine requests in flight
+        self.page.on("request", lambda r: self._imagine(r, +1))
+        self.page.on("requestfinished", lambda r: self._imagine(r, -1))
+        self.page.on("requestfailed", lambda r: self._imagine(r, -1))
         self.page.goto(url)
         self.page.wait_for_selector("body[data-ready='1']")
-        self.page.wait_for_function("() => [...document.images].every(i => i.complete)")
+        self.page.wait_for_selector("body[data-imagined='1']")
+
+    def _imagine(self, request, step):
+        if "/api/imagine/" in request.url:
+            self.imagining += step
+            self.most_imagining = max(self.most_imagining, self.imagining)
 
     def text(self, selector):
         return self.page.inner_text(selector).strip()
@@ -172,6 +181,11 @@ def mnist_form(view):
 def test_a_digit_drawn_with_the_mouse_is_read_live_on_a_laptop(open_page):
     page = open_page(**LAPTOP)
     assert page.text("#answer") == "?" and page.text("#confidence") == "Nothing drawn yet."
+    # The ten imagined digits came one request at a time: ten at once held the browser's
+    # connections, and the first reading waited behind them (10 s on a busy machine).
+    assert page.most_imagining == 1
+    conv = "conv" in checkpoint.load(checkpoint.SHIPPED).spec
+    assert ("feature maps" in page.text("#inside-note")) == conv     # before any drawing too
     page.draw(SEVEN)
     assert page.text("#answer") == "7"
     assert re.fullmatch(r"\d{2,3}\.\d% sure", page.text("#confidence"))
@@ -182,7 +196,7 @@ def test_a_digit_drawn_with_the_mouse_is_read_live_on_a_laptop(open_page):
     (cy, cx), side = mnist_form(page.seen())              # MNIST's form: 20 px, centred
     assert abs(cy - 14) < 1.5 and abs(cx - 14) < 1.5 and 19 <= side <= 21
     assert page.page.locator("#units .unit:not(.empty)").count() == 12
-    if "conv" in checkpoint.load(checkpoint.SHIPPED).spec:    # feature maps: no vote
+    if conv:                                              # feature maps: no vote
         assert re.fullmatch(r"#\d+", page.text("#units .unit .name"))
         assert "feature maps" in page.text("#inside-note")
     else:
@@ -239,6 +253,28 @@ def test_a_two_digit_number(open_page):
     assert page.page.locator("#digits figure").count() == 2
     assert page.page.locator("#digits figcaption").first.inner_text().startswith("4 · ")
     page.shoot("number")
+
+
+def test_a_line_across_in_number_mode_is_not_a_row_of_digits(open_page):
+    """A line drawn across the pad is one piece, not a number: the page says so (it
+    showed '0??0??00??????', 14 digits), and an answer with an error leaves no boxes or
+    digits of the reading before it behind."""
+    page = open_page(**LAPTOP)
+    page.page.click("#mode button[data-mode='number']")
+    page.draw([[(0.1, 0.5), (0.9, 0.5)]])
+    assert page.text("#answer") == "not a digit"
+    assert re.fullmatch(r"closest: \d", page.text("#confidence"))
+    assert page.page.locator("#boxes rect").count() == 1
+    page.page.evaluate("() => show({error: 'no digit found: only specks of ink'})")
+    assert page.page.locator("#boxes rect").count() == 0
+    assert page.page.locator("#digits figure").count() == 0
+
+
+def test_a_long_number_fits_a_phone(open_page):
+    page = open_page(**PHONE)
+    page.page.click("#mode button[data-mode='number']")
+    page.page.evaluate("() => setAnswer('12345678901234')")
+    assert page.page.evaluate("() => document.documentElement.scrollWidth") <= 390
 
 
 def test_a_hash_sign_is_not_a_digit(open_page):

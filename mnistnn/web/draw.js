@@ -200,6 +200,8 @@ function show(answer) {
     $('#answer').classList.remove('reject');
     $('#confidence').textContent = answer.error.replace(/^the posted image: /, '');
     setBars(null, null);
+    $('#boxes').replaceChildren();                 // nothing read: no boxes, no digits
+    $('#digits').replaceChildren();
     return;
   }
   if (answer.digits) return showNumber(answer);
@@ -218,11 +220,12 @@ function show(answer) {
 
 function showNumber(answer) {
   const digits = answer.digits;
-  setAnswer(answer.number || '?');
-  $('#answer').classList.remove('reject');
-  $('#confidence').textContent = digits.length
-    ? `${digits.length} digit${digits.length > 1 ? 's' : ''}, ${pct(answer.confidence)} sure of all of them`
-    : 'No digits found.';
+  const none = answer.number === null;             // no piece is a digit: a star, a line
+  setAnswer(none ? (digits.length > 1 ? 'not a number' : 'not a digit') : answer.number);
+  $('#answer').classList.toggle('reject', none);
+  $('#confidence').textContent = none
+    ? `closest: ${digits.map((d) => className(d.closest)).join('')}`
+    : `${digits.length} digit${digits.length > 1 ? 's' : ''}, ${pct(answer.confidence)} sure of all of them`;
   const list = $('#digits');
   list.replaceChildren(...digits.map((d) => {
     const item = document.createElement('figure');
@@ -242,6 +245,7 @@ function showNumber(answer) {
 function setAnswer(text) {   // digits in big type; a word (a class name, 'not a digit') smaller
   $('#answer').textContent = text;
   $('#answer').classList.toggle('long', !/^[0-9?]*$/.test(text));
+  $('#answer').classList.toggle('many', /^[0-9?]{5,}$/.test(text));   // shrinks to fit a phone
 }
 
 function box(d) {
@@ -330,14 +334,14 @@ function makeUnits() {
   showUnits(null);
 }
 
+const FEATURE_MAPS = 'The feature maps that respond most to your drawing: where each filter of the first layer finds its pattern.';
+
 function showUnits(found) {
   const tiles = document.querySelectorAll('#units .unit');
   const list = found ? found.units : [];
   const top = list.length ? Math.max(...list.map((u) => u.activation), 1e-9) : 1;
   const colour = found && found.kind === 'feature-map' ? ink : diverging;
-  if (found && found.kind === 'feature-map') {
-    $('#inside-note').textContent = 'The feature maps that respond most to your drawing: where each filter of the first layer finds its pattern.';
-  }
+  if (found && found.kind === 'feature-map') $('#inside-note').textContent = FEATURE_MAPS;
   tiles.forEach((tile, i) => {
     const unit = list[i];
     tile.classList.toggle('empty', !unit);
@@ -352,17 +356,30 @@ function showUnits(found) {
 
 function makeImagined(classes) {
   const box = $('#imagined');
-  box.replaceChildren(...classes.map((name, d) => {
-    const item = document.createElement('figure');
+  const images = classes.map((name) => {
     const img = new Image(28, 28);
     img.alt = `what the network imagines a ${name} looks like`;
-    img.src = `/api/imagine/${d}.png`;
     img.addEventListener('error', () => { $('.imagine').hidden = true; });   // cannot imagine
+    return img;
+  });
+  box.replaceChildren(...classes.map((name, d) => {
+    const item = document.createElement('figure');
     const caption = document.createElement('figcaption');
     caption.textContent = name;
-    item.append(img, caption);
+    item.append(images[d], caption);
     return item;
   }));
+  // One at a time: the server draws all ten on the first request (seconds on a busy
+  // machine), and ten requests at once would hold the browser's few connections to it,
+  // so that the first reading of a drawing waited behind them.
+  images.forEach((img, d) => {
+    img.addEventListener('load', () => {
+      if (d + 1 < images.length) images[d + 1].src = `/api/imagine/${d + 1}.png`;
+      else document.body.dataset.imagined = '1';
+    });
+    img.addEventListener('error', () => { document.body.dataset.imagined = '1'; });
+  });
+  images[0].src = '/api/imagine/0.png';
 }
 
 function highlightImagined(digit) {
@@ -401,6 +418,7 @@ function showModel(model) {
     return group;
   }));
   $('#mode').hidden = !model.can.number;
+  if (String(model.layers || '').includes('conv')) $('#inside-note').textContent = FEATURE_MAPS;
   makeBars(model.classes.length);
   makeImagined(model.classes);
 }
