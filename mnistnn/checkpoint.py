@@ -26,6 +26,7 @@ before there was another data set than MNIST, and such a checkpoint means MNIST.
 import json
 import os
 import time
+import zipfile
 from collections import namedtuple
 from pathlib import Path
 
@@ -143,7 +144,19 @@ def read(path, inputs=PIXELS, classes=CLASSES, dataset=None):
     except Unreadable as exc:
         raise CheckpointError(f"{path}: not a readable mnistnn checkpoint ({exc})") from None
     except (ArchiveError, CheckpointError) as exc:
+        if not has_metadata(path):      # some other .npz: say that, not what it holds
+            raise CheckpointError(f"{path}: not an mnistnn checkpoint (no metadata)") from None
         raise CheckpointError(f"{path}: {exc}") from None
+
+
+def has_metadata(path):
+    """Whether path is a zip (.npz) archive holding a metadata member, as every mnistnn
+    checkpoint does (cheap: the zip directory only)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "meta.npy" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _build(npz, inputs, classes, dataset=None):

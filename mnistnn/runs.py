@@ -24,7 +24,6 @@ import json
 import signal
 import tempfile
 import threading
-import zipfile
 from collections import namedtuple
 from pathlib import Path
 
@@ -176,17 +175,16 @@ def _made_by_a_run(path):
     """Whether path looks like what a run writes under its name: a checkpoint (an .npz
     archive holding metadata), the training curves (a picture of mnistnn's), the metrics
     (JSON lines with an epoch, or nothing yet)."""
-    try:
-        if path.suffix == ".npz":
-            with zipfile.ZipFile(path) as archive:
-                return "meta.npy" in archive.namelist()
-        if path.suffix == ".png":
-            from .pictures import ours
+    if path.suffix == ".npz":
+        return checkpoint.has_metadata(path)
+    if path.suffix == ".png":
+        from .pictures import ours
 
-            return ours(path)
+        return ours(path)
+    try:
         with open(path, encoding="utf-8", errors="replace") as f:
             lines = [line for line in f if line.strip()]
-    except (OSError, zipfile.BadZipFile):
+    except OSError:
         return False
     return not lines or any(_epoch_line(line) for line in lines)
 

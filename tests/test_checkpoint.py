@@ -132,6 +132,8 @@ def as_saved(meta, changes):
     (lambda p: rewrite(p, W1=np.full((10, 16), np.nan, np.float32)), "NaN or infinite"),
     (lambda p: rewrite(p, W1=np.zeros((10, 16), np.int32)), "expected floats"),
     (lambda p: rewrite(p, meta=None), "no metadata"),
+    (lambda p: np.savez(p.open("wb"), a=np.zeros(3)),              # some other .npz
+     r"not an mnistnn checkpoint \(no metadata\)"),
     (lambda p: rewrite(p, meta=np.array("{not json")), "not valid JSON"),
     (lambda p: rewrite(p, meta=meta_with(p, format="other")), "unknown format"),
     (lambda p: rewrite(p, meta=meta_with(p, version=99)), "newer than this mnistnn"),
