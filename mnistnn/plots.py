@@ -59,7 +59,7 @@ def draw_chart(draw, origin, title, series, ylabel, legend_at="top", unit=""):
     ys = [y for _, v in points.values() for y in v] or [0, 1]
     xticks = nice_ticks(min(xs) if len(set(xs)) > 1 else 0, max(xs), 6)
     xticks = [t for t in xticks if t == int(t)] or [0, 1]
-    at = _axes(draw, box, xticks, nice_ticks(min(ys), max(ys), 5))
+    at = _axes(draw, box, xticks, nice_ticks(*value_range(ys, unit), 5))
     draw.text(((left + right) / 2, oy + 4), title, fill=INK, font=font(14), anchor="mt")
     draw.text((ox + 4, top - 14), ylabel, fill=INK, font=font(11))
     for name, (epochs, values) in points.items():
@@ -72,6 +72,17 @@ def draw_chart(draw, origin, title, series, ylabel, legend_at="top", unit=""):
     entries = [(n, f"{n} {points[n][1][-1]:.{digits}f}{unit}") for n in COLORS if n in points]
     height = 8 + 18 * len(entries)
     _legend(draw, (right - 160, top + 6 if legend_at == "top" else bottom - 6 - height), entries)
+
+
+def value_range(ys, unit=""):
+    """(low, high) of a chart's values ys: their extent, or for a single value (one epoch)
+    a range around it that stays at or above 0 (and at or below 100 for percentages), as
+    a loss or an accuracy does."""
+    low, high = min(ys), max(ys)
+    if low == high:
+        low, high = max(0.0, low - 0.2 * abs(low)), high + 0.2 * abs(high) + 1e-9
+        high = min(high, 100.0) if unit == "%" and low < 100 else high
+    return low, high
 
 
 def _axes(draw, box, xticks, yticks):

@@ -44,6 +44,16 @@ def test_nice_ticks_cover_the_range_with_round_steps():
     assert len(plots.nice_ticks(5, 5)) >= 2
 
 
+@pytest.mark.parametrize("ys, unit", [([0.0469], ""), ([94.4], "%"), ([100.0], "%"),
+                                      ([0.0], ""), ([0.3, 0.1], "")])
+def test_one_epochs_value_gets_a_range_a_loss_or_accuracy_can_have(ys, unit):
+    """One epoch's loss 0.0469 once got a y axis from -0.6 to 0.6."""
+    low, high = plots.value_range(ys, unit)
+    ticks = plots.nice_ticks(low, high, 5)
+    assert ticks[0] >= 0 and ticks[0] <= min(ys) and ticks[-1] >= max(ys)
+    assert high > low and (unit != "%" or ticks[-1] <= 100 or min(ys) == 100)
+
+
 def test_confusion_plot_is_a_png_of_the_stated_size_with_white_zeros(tmp_path):
     counts = np.diag(np.full(10, 980)) + np.eye(10, k=1, dtype=int) * 7
     plots.save_png(plots.confusion_plot(counts), tmp_path / "confusion.png")
