@@ -117,6 +117,10 @@ def download(dataset, data_dir, mirrors, force, timeout, retries, quiet):
 
     entry = datasets.get(dataset)
     try:
+        fetch.check_mirrors(mirrors)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mirror") from None
+    try:
         with sigterm_as_interrupt(), DownloadProgress(quiet) as progress:
             report = fetch.download(data_dir, mirrors, force=force, timeout=timeout,
                                     retries=retries, on_progress=progress,

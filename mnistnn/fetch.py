@@ -32,6 +32,18 @@ OFFLINE_HELP = (
 )
 
 
+SCHEMES = ("http", "https", "file")
+
+
+def check_mirrors(mirrors):
+    """ValueError, one sentence, for a mirror mnistnn cannot fetch from (ftp://, ...)."""
+    for mirror in mirrors:
+        scheme = mirror.split("://", 1)[0].lower() if "://" in mirror else "file"
+        if scheme not in SCHEMES:
+            raise ValueError(f"{mirror}: mnistnn fetches over http://, https:// or file:// "
+                             f"(or from a folder), not {scheme}://")
+
+
 def mirror_url(mirror, name):
     """The URL of file `name` on a mirror; a plain folder path becomes a file:// URL."""
     if "://" not in mirror:
@@ -245,6 +257,10 @@ def download(data_dir=None, mirrors=None, force=False, timeout=TIMEOUT, retries=
     except OSError as exc:
         raise MnistnnError(f"cannot create the data folder {folder}: {exc.strerror}") from None
     mirrors = tuple(mirrors or datasets.default_mirrors(dataset.name))
+    try:
+        check_mirrors(mirrors)
+    except ValueError as exc:
+        raise DownloadError(str(exc)) from None
     options = dict(timeout=timeout, retries=retries, backoff=backoff, on_progress=on_progress)
     waiting = on_note and (lambda: on_note(f"Another run is downloading into {folder}/: "
                                            f"waiting for it to finish"))

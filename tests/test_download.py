@@ -115,6 +115,16 @@ def test_a_failure_shows_the_files_that_arrived_and_asks_only_for_the_rest(
     assert sorted(p.name for p in tmp_path.glob("*.gz")) == sorted(NAMES[:-1])
 
 
+def test_a_mirror_of_another_scheme_is_refused_at_once(tmp_path, monkeypatch):
+    result = run("download", "--mirror", "ftp://example.org/mnist/", "--data-dir", tmp_path)
+    assert result.exit_code == 2 and not list(tmp_path.iterdir())
+    assert ("ftp://example.org/mnist/: mnistnn fetches over http://, https:// or file:// (or "
+            "from a folder), not ftp://") in result.stderr
+    monkeypatch.setenv("MNISTNN_MIRRORS", "gopher://old.example/")     # the library's check
+    with pytest.raises(DownloadError, match="not gopher://"):
+        data.download(tmp_path)
+
+
 def test_failed_force_keeps_the_good_file(serve, mnist_dir, tmp_path):
     good = serve(mnist_dir)
     data.download(tmp_path, [good.url], **fast())
