@@ -123,7 +123,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body(self):
         """The request body: 411 without a length, 413 when too long (not read), 408 when
-        the watchdog cut it off, 400 when the client stopped sending."""
+        the watchdog cut it off or it stalled, 400 when the client closed it short."""
         if self.headers.get("Transfer-Encoding"):
             self.close_connection = True
             raise ApiError(411, "send the image with a Content-Length (chunked bodies are "
@@ -139,8 +139,10 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(413, f"the image is {length:,} bytes; the limit is {MAX_BODY:,}")
         try:
             body = self.rfile.read(length)
-        except OSError:             # idle_seconds passed with nothing sent
-            body = b""
+        except OSError:             # idle_seconds passed with nothing sent: a timeout
+            self.close_connection = True
+            raise ApiError(408, f"the request body stopped arriving: nothing came for "
+                                f"{self.server.idle_seconds:g} s") from None
         if len(body) < length:
             self.close_connection = True
             if self.server.watchdog.cut(self.connection):

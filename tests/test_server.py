@@ -340,6 +340,21 @@ def test_a_half_sent_request_blocks_nobody_and_gets_408(page):
     assert time.monotonic() - started < 6
 
 
+def test_a_body_that_stalls_gets_408(net):
+    """A few bytes of the body, then nothing for longer than idle_seconds (well within
+    request_seconds): a timeout, 408, not '400: 0 of N bytes arrived'."""
+    running = Running(net, request_seconds=30, idle_seconds=0.5)
+    try:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as slow:
+            slow.sendall(b"POST /api/classify HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Length: 100\r\n\r\nabc")
+            status, answer = parse_raw(receive_all(slow))
+        assert status == 408
+        assert answer["error"] == "the request body stopped arriving: nothing came for 0.5 s"
+    finally:
+        running.stop()
+
+
 def test_headers_sent_a_byte_at_a_time_are_cut_off_in_time(page):
     head = b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"z" * 100
     with socket.create_connection(("127.0.0.1", page.port), timeout=10) as slow:
