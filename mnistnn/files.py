@@ -159,3 +159,37 @@ def _try_lock(fd, wait):
         return _lock(fd, wait)
     except OSError:
         return True
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_text(path, key):
+    """The text stored under key in a PNG's tEXt chunks before its image data (how
+    mnistnn marks the pictures it writes, pictures.save_png), or None: not a PNG, no such
+    text, or unreadable. The standard library's way, so that the core can ask too."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != PNG_SIGNATURE:
+                return None
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    return None
+                length, kind = int.from_bytes(head[:4], "big"), head[4:]
+                if kind == b"IDAT" or length > 1 << 20:
+                    return None
+                body = f.read(length)
+                f.seek(4, os.SEEK_CUR)                          # the chunk's CRC
+                if kind == b"tEXt" and body.startswith(key.encode("latin-1") + b"\0"):
+                    return body[len(key) + 1:].decode("latin-1")
+    except OSError:
+        return None
+
+
+PNG_MARK = "mnistnn"   # the start of the "Software" text of every PNG mnistnn writes
+
+
+def marked_png(path):
+    """Whether path is a PNG that mnistnn wrote (pictures.save_png's mark)."""
+    return (png_text(path, "Software") or "").split(":")[0] == PNG_MARK

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from .files import atomic_open
+from .files import PNG_MARK, atomic_open, marked_png
 from .form import SIDE
 
 COLORMAPS = ("gray", "heat")
@@ -56,7 +56,7 @@ def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, 
     return sheet
 
 
-SOFTWARE = "mnistnn"     # the start of the "Software" text chunk of every PNG it writes
+SOFTWARE = PNG_MARK      # the start of the "Software" text chunk of every PNG it writes
 
 
 def save_png(image, path, about=""):
@@ -71,12 +71,7 @@ def save_png(image, path, about=""):
 def ours(path):
     """Whether the file at path is a picture mnistnn wrote (save_png's mark): the only
     existing pictures mnistnn writes over."""
-    try:
-        with Image.open(path) as image:
-            mark = image.text.get("Software", "") if image.format == "PNG" else ""
-    except (OSError, ValueError):
-        return False
-    return isinstance(mark, str) and mark.split(":")[0] == SOFTWARE
+    return marked_png(path)
 
 
 class PreprocessedSaver:

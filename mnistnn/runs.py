@@ -31,7 +31,7 @@ from . import checkpoint
 from .config import (ARCHITECTURE, TrainConfig, TrainState, check_fits_dataset, layers_text,
                      lr_at, normal_layers)
 from .errors import CheckpointError, MnistnnError
-from .files import atomic_open, folder_lock
+from .files import atomic_open, folder_lock, marked_png
 
 RUN_FILES = ("latest.npz", "best.npz", "metrics.jsonl", "training.png")
 Start = namedtuple("Start", "net config state velocity source")  # Trainer's arguments
@@ -178,9 +178,7 @@ def _made_by_a_run(path):
     if path.suffix == ".npz":
         return checkpoint.has_metadata(path)
     if path.suffix == ".png":
-        from .pictures import ours
-
-        return ours(path)
+        return marked_png(path)
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             lines = [line for line in f if line.strip()]
