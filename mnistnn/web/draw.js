@@ -173,7 +173,7 @@ async function send() {
     });
     answer = await response.json();
   } catch (error) {
-    answer = { error: 'The mnistnn server is not answering: is `mnistnn draw` still running?' };
+    answer = { error: 'The mnistnn server is not answering: is “mnistnn draw” still running?' };
   }
   state.pending = false;
   document.body.dataset.pending = '0';
@@ -401,7 +401,7 @@ function showModel(model) {
   const accuracy = (v) => (v === null || v === undefined ? null : `${(100 * v).toFixed(2)}%`);
   const rows = [
     ['Loaded', model.source || 'a network given in Python'],
-    ['Network', model.description],
+    ['Network', model.description.replace(/,/g, ',\u200b')],   // lines break after commas
     ['Parameters', model.parameters.toLocaleString('en')],
     ['Test accuracy', accuracy(model.test_accuracy) || 'not recorded in the checkpoint'],
     ['Validation accuracy', accuracy(model.validation_accuracy)],
