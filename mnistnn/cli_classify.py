@@ -61,6 +61,8 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
         raise click.UsageError("--top shows runners-up of single digits, not with --number")
     if annotate and not number:
         raise click.UsageError("--annotate draws the digits of a number: add --number")
+    if images.count("-") > 1:
+        raise click.UsageError("- (an image on stdin) can be given once: stdin is read once")
     saver = PreprocessedSaver(save_preprocessed, images) if save_preprocessed else None
     annotator = Annotator(annotate, images) if annotate else None
     if annotator and not annotator.several:

@@ -171,6 +171,13 @@ def test_an_unreadable_checkpoint_is_one_sentence(good, tmp_path, monkeypatch):
     assert result.stderr.strip() == f"Error: {secret}: cannot be read (Permission denied)"
 
 
+def test_stdin_given_twice_is_a_usage_error(good, weights_dir):
+    """The second - found stdin empty ('the file is empty'); it is refused up front."""
+    result = run("-", "-", "--weights-dir", weights_dir, input=good[3].read_bytes())
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "- (an image on stdin) can be given once" in result.stderr
+
+
 def test_stdin(good, weights_dir):
     result = run("-", "--json", "--weights-dir", weights_dir, input=good[3].read_bytes())
     assert result.exit_code == 0, result.output
