@@ -67,8 +67,8 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
     annotator = Annotator(annotate, images) if annotate else None
     if annotator and not annotator.several:
         check_output(annotate, "--annotate")          # before anything is loaded
-    elif annotator and (Path(annotate).is_file() or (Path(annotate).suffix.lower() == ".png"
-                                                     and not Path(annotate).is_dir())):
+    elif annotator and not Path(annotate).is_dir() and (
+            Path(annotate).exists() or Path(annotate).suffix.lower() == ".png"):
         raise click.UsageError(f"--annotate names one picture ({annotate}) but several "
                                f"images are read: give a folder for their pictures")
     net = load_network(weights, weights_dir, dataset)

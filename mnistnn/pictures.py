@@ -56,14 +56,11 @@ def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, 
     return sheet
 
 
-SOFTWARE = PNG_MARK      # the start of the "Software" text chunk of every PNG it writes
-
-
 def save_png(image, path, about=""):
     """Save a PIL image as PNG atomically (a temporary file, then rename), marked as
     mnistnn's ("Software: mnistnn: <about>") so that it may be replaced later (ours)."""
     info = PngImagePlugin.PngInfo()
-    info.add_text("Software", f"{SOFTWARE}: {about}" if about else SOFTWARE)
+    info.add_text("Software", f"{PNG_MARK}: {about}" if about else PNG_MARK)
     with atomic_open(path) as f:
         image.save(f, format="PNG", pnginfo=info)
 
