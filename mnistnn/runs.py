@@ -188,10 +188,12 @@ def _made_by_a_run(path):
 
 
 def _epoch_line(line):
+    """Whether a line of metrics.jsonl is a run's: a JSON object with an epoch."""
     try:
-        return "epoch" in json.loads(line)
-    except (ValueError, TypeError):
+        metrics = json.loads(line)
+    except ValueError:
         return False
+    return isinstance(metrics, dict) and "epoch" in metrics
 
 
 def remove_earlier_run(folder, keep):

@@ -82,6 +82,7 @@ def test_a_new_run_replaces_the_earlier_one_at_its_first_checkpoint(good, tiny_m
 
 @pytest.mark.parametrize("name, content", [
     ("training.png", "a person's photo"), ("metrics.jsonl", b"my notes\n"),
+    ("metrics.jsonl", b'"notes on epoch 3"\n'),     # JSON, but a string, not a run's
     ("best.npz", b"not a checkpoint"), ("latest.npz", "an archive without metadata")])
 def test_a_persons_file_under_a_run_files_name_is_never_replaced(good, tiny_mnist, tmp_path,
                                                                  name, content):
