@@ -99,16 +99,24 @@ class Conv2D:
 
     def _input_gradient(self, d):
         """dC/dx (B, H, W, C) from d = dC/dz (B, Ho*Wo, n): the part of each output that
-        kernel position (i, j) took from the input goes back where it came from."""
+        kernel position (i, j) took from the input goes back where it came from.
+
+        The sums run with the images inside the positions, (y, x, B, C): a block of Wo
+        positions side by side is then one run of Wo*B*C numbers in memory, where it is
+        Wo*C with the images outside, and numpy adds long runs several times faster (the
+        two copies that change the layout cost less than they save: 6.3 ms against 7.6
+        for the cnn net's second layer, 64 images, one thread)."""
         B, (H, W, C), (Ho, Wo, n), p = len(d), self.in_shape, self.out_shape, self.pad
-        d = d.reshape(-1, n)
-        dx = np.zeros((B, H + 2 * p, W + 2 * p, C), np.result_type(d, self.W))
+        d = np.ascontiguousarray(d.reshape(B, Ho, Wo, n).transpose(1, 2, 0, 3))  # (Ho, Wo, B, n)
+        d = d.reshape(-1, n)                                 # (Ho*Wo*B, n)
+        dx = np.zeros((H + 2 * p, W + 2 * p, B, C), np.result_type(d, self.W))
         part = np.empty((len(d), C), dx.dtype)
         for i in range(self.k):
             for j in range(self.k):
-                np.matmul(d, self.W[:, i, j], out=part)      # (B*Ho*Wo, n) @ (n, C)
-                dx[:, i:i + Ho, j:j + Wo] += part.reshape(B, Ho, Wo, C)
-        return self._unpadded(dx)
+                np.matmul(d, self.W[:, i, j], out=part)      # (Ho*Wo*B, n) @ (n, C)
+                dx[i:i + Ho, j:j + Wo] += part.reshape(Ho, Wo, B, C)
+        dx = dx[p:p + H, p:p + W]                            # the border of zeros off
+        return np.ascontiguousarray(dx.transpose(2, 0, 1, 3))  # (B, H, W, C)
 
     def _chunks(self, B):
         """Slices of the batch holding about CHUNK numbers of patches each: a chunk's
@@ -125,11 +133,6 @@ class Conv2D:
         """Images x (b, H, W, C) with p rows and columns of zeros around for 'same'."""
         p = self.pad
         return np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))) if p else x
-
-    def _unpadded(self, x):
-        """The inverse of _padded: the images inside the border of zeros."""
-        (H, W, _), p = self.in_shape, self.pad
-        return x[:, p:p + H, p:p + W] if p else x
 
 
 CHUNK = 2**20  # numbers of patches per chunk of a convolution (4 MB of float32)
