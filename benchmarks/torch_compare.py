@@ -147,11 +147,13 @@ def epoch_flops(net, n_images):
 
 def step_products(net, batch, rng):
     """A function doing one training step's matrix products alone, on arrays made once
-    with the layouts the layers use: inputs (or im2col's patches, transposed for the
-    pixels), deltas and weights, multiplied in the same orientations."""
+    with the layouts the layers use: inputs (or im2col's patches, with their 1 for the
+    biases, transposed for the pixels), deltas and weights, multiplied in the same
+    orientations."""
     work = []
     for l, layer in enumerate(net.trainable):
         n_out, fan_in = layer.W.shape[0], layer.W[0].size
+        fan_in += isinstance(layer, Conv2D)                   # im2col's 1 for the biases
         rows = batch * int(np.prod(layer.out_shape[:-1]))
         pixels = isinstance(layer, Conv2D) and layer.in_shape[2] < layer.k
         x = (rng.random((fan_in, rows), dtype=np.float32).T if pixels

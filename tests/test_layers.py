@@ -106,14 +106,15 @@ def test_convolution_equals_the_loop_over_pixels(padding):
 @pytest.mark.parametrize("C, k", [(3, 3), (1, 3), (2, 1)])
 def test_im2col_rows_are_the_patches(C, k):
     """Both layouts (channels innermost, or pixels transposed when C < k) hold the patch
-    at (b, i, j) as row (b*Ho + i)*Wo + j."""
+    at (b, i, j) as row (b*Ho + i)*Wo + j, and a 1 after it (the biases' input)."""
     x = np.random.default_rng(0).standard_normal((2, 6, 5, C))
     cols = im2col(x, k)
     Ho, Wo = 6 - k + 1, 5 - k + 1
-    assert cols.shape == (2 * Ho * Wo, k * k * C)
+    assert cols.shape == (2 * Ho * Wo, k * k * C + 1)
     for b, i, j in np.ndindex(2, Ho, Wo):
-        np.testing.assert_array_equal(cols[(b * Ho + i) * Wo + j].reshape(k, k, C),
-                                      x[b, i:i + k, j:j + k, :])
+        row = cols[(b * Ho + i) * Wo + j]
+        np.testing.assert_array_equal(row[:-1].reshape(k, k, C), x[b, i:i + k, j:j + k, :])
+        assert row[-1] == 1
 
 
 def test_the_input_gradient_is_the_adjoint_of_the_convolution():
