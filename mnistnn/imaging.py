@@ -20,7 +20,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 from .form import BOX, CENTRE_OF_MASS as CENTRE, SIDE as FIELD  # MNIST's form
@@ -262,10 +263,24 @@ def to_mnist(ink):
     crop = _crop(ink)
     canvas = _resize(crop, CANVAS / max(crop.shape))
     # A pen line thinner than a canvas pixel is averaged to grey: bring its core back to 1.
-    core = np.percentile(canvas[canvas > 0.05 * canvas.max()], 90)
+    core = _percentile_90(canvas[canvas > 0.05 * canvas.max()])
     canvas = _thicken(np.clip(canvas / core, 0, 1))
     digit = np.clip(_resize(canvas, BOX / max(canvas.shape)), 0, 1)
     return _centre(digit)
+
+
+def _percentile_90(values):
+    """np.percentile(values, 90) for float32 values (n,), the same number, four times as
+    fast: the two values around the 90% point found by a partial sort, and numpy's own
+    linear interpolation between them (a read scores some 150 candidate pieces)."""
+    n = len(values)
+    if n < 2:
+        return np.percentile(values, 90)
+    at = 0.9 * (n - 1)
+    low = int(at)
+    high, t = min(low + 1, n - 1), at - low
+    a, b = np.partition(values, [low, high])[[low, high]]
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def _crop(ink, values=None):
@@ -285,7 +300,8 @@ def _extent(profile, gap, share=0.1):
     left out at either end."""
     on = np.flatnonzero(profile)
     cuts = np.flatnonzero(np.diff(on) > gap)
-    starts, ends = on[np.r_[0, cuts + 1]], on[np.r_[cuts, len(on) - 1]] + 1
+    starts = on[np.concatenate(([0], cuts + 1))]
+    ends = on[np.concatenate((cuts, [len(on) - 1]))] + 1
     mass = np.add.reduceat(profile, starts)    # (runs,): nothing lies between the runs
     big = np.flatnonzero(mass >= min(share * mass.sum(), mass.max()))
     return starts[big[0]], ends[big[-1]]
@@ -313,8 +329,9 @@ def _thicken(canvas):
     if missing < 2:
         return canvas
     k = 2 * int(round(missing / 2)) + 1          # odd window: grows each side by k // 2
-    padded = Image.fromarray(np.pad(canvas, k // 2).astype(np.float32), "F")
-    return np.asarray(padded.filter(ImageFilter.MaxFilter(k)))
+    wide = np.pad(canvas.astype(np.float32), 2 * (k // 2))  # room to grow, and the window's
+    wide = sliding_window_view(wide, k, axis=0).max(axis=-1)  # the max down, then across
+    return sliding_window_view(wide, k, axis=1).max(axis=-1)
 
 
 def _centre(digit):

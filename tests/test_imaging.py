@@ -301,6 +301,28 @@ def test_thin_pen_lines_are_thickened_to_mnist_width(reference):
     assert near(x, reference, 0.08)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_thickening_is_pillows_max_filter(seed):
+    """_thicken's max filter (numpy's sliding windows) gives what Pillow's MaxFilter gave
+    on the canvas padded by half its window, number for number."""
+    from PIL import ImageFilter
+    rng = np.random.default_rng(seed)
+    canvas = np.zeros((80, 60), np.float32)
+    canvas[rng.integers(0, 80, 40), rng.integers(0, 60, 40)] = rng.random(40, np.float32)
+    canvas[20:60, 30] = 1                                  # a thin stroke: it is thickened
+    k = 2 * int(round((imaging.STROKE - imaging.stroke_width(canvas)) / 2)) + 1
+    assert k >= 3
+    padded = Image.fromarray(np.pad(canvas, k // 2), "F")
+    np.testing.assert_array_equal(imaging._thicken(canvas),
+                                  np.asarray(padded.filter(ImageFilter.MaxFilter(k))))
+
+
+@given(arrays(np.float32, st.integers(1, 400), elements=st.floats(0, 1, width=32)))
+@settings(max_examples=200, deadline=None)
+def test_the_90th_percentile_is_numpys(values):
+    assert imaging._percentile_90(values) == np.percentile(values, 90)
+
+
 def test_large_photo_is_reduced_before_the_work(reference):
     big = SEVEN.resize((3000, 3600), Image.BILINEAR)
     x = imaging.load_digit(style(big, "jpeg"))
