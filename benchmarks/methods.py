@@ -9,12 +9,14 @@
                                 numbers of training digits 50,000-59,999, which no piece
                                 it trained on came from (benchmarks/numbers.py
                                 --reader-weights)
+    choose_context_weights(args)  the context reader's weight and share, the same way
+                                (benchmarks/numbers.py --context-weights)
 """
 import time
 
 import numpy as np
 
-from mnistnn import checkpoint, cuts, data, imaging, reject, segment
+from mnistnn import checkpoint, cuts, data, imaging, reading, reject, segment
 from mnistnn.network import Network
 from mnistnn.reading import piece_scorer
 from mnistnn.train import TrainConfig, Trainer
@@ -244,3 +246,65 @@ def choose_reader_weights(args, n=100):
             print(f"| {a} | {b} | {np.mean(right[0::2]):.1%} | {np.mean(right[1::2]):.1%} | "
                   f"{kind['touching', 'white']:.1%} | {kind['separated', 'white']:.1%} | "
                   f"{kind['separated', 'ruled']:.1%} |", flush=True)
+
+
+def choose_context_weights(args, n=100):
+    """The context reader's weight (segment.FEATURES' "context") and its share of a cut
+    piece's probabilities (reading.CONTEXT_SHARE) on a grid, the other weights as shipped,
+    on the numbers choose_reader_weights reads: training digits 50,000-59,999, which no
+    piece the context reader trained on came from."""
+    net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
+    mnist = data.ensure(args.data_dir, allow_download=False)
+    counts = {kind: 3 * n if kind[0] == "touching" else n for kind in KINDS}
+    shipped, reading.CONTEXT_SHARE = reading.CONTEXT_SHARE, 0.0   # lines' own probabilities
+    try:
+        lines = context_lines(net, mnist.train_images[50000:], mnist.train_labels[50000:],
+                              np.random.default_rng(4242), counts)
+    finally:
+        reading.CONTEXT_SHARE = shipped
+    context = segment.FEATURES.index("context")
+    print("| weight | share | choosing half | checking half | touching | separated | ruled |"
+          "\n|---:|---:|---:|---:|---:|---:|---:|")
+    for weight in (0.0, 0.05, 0.075, 0.1, 0.15):
+        for share in (0.0, 0.15, 0.3):
+            w = segment.WEIGHTS.copy()
+            w[context] = weight
+            right = []
+            for (line, tall, cut, digits), truth, _ in lines:
+                p = line.p.copy()
+                p[cut] = (1 - share) * p[cut] + share * digits
+                f = segment.group_features(line.prims, line.groups, p, line.height,
+                                           line.evidence)
+                path = segment._best_path(len(line.prims), line.groups, f @ w,
+                                          segment.SKIP * tall)
+                right.append("".join(str(int(np.argmax(p[g]))) for g in path) == truth)
+            kind = {k: np.mean([r for r, (_, _, of) in zip(right, lines) if of == k])
+                    for k in KINDS[:3]}
+            print(f"| {weight} | {share} | {np.mean(right[0::2]):.1%} | "
+                  f"{np.mean(right[1::2]):.1%} | {kind['touching', 'white']:.1%} | "
+                  f"{kind['separated', 'white']:.1%} | {kind['separated', 'ruled']:.1%} |",
+                  flush=True)
+
+
+def context_lines(net, images, labels, rng, counts):
+    """As cached_lines, each line with what the context reader said of its cut pieces:
+    [((line, segment.skip_shares, cut (N,) bool, their ten digits' probabilities), truth,
+    (layout, style)), ...]; line.p holds the other readers' probabilities alone."""
+    scorer, seer, lines = piece_scorer(net), reading.context_reader(net), []
+
+    def score(crops, cut, frames=None):
+        seen[:] = [cut, frames]
+        return scorer(crops, cut, frames)
+
+    seen = []
+    for layout, style in KINDS:
+        for _ in range(counts[layout, style]):
+            found, truth = training_number(images, labels, rng, layout, style)
+            line = segment.candidates(found, score)
+            cut, frames = seen
+            c = (np.maximum(seer.predict_proba(frames[cut]), 1e-9) if frames is not None
+                 else np.ones((0, 11)))                     # as reading.piece_scorer
+            digits = c[:, :10] / c[:, :10].sum(axis=1, keepdims=True)
+            lines.append(((line, segment.skip_shares(line.prims, line.height), cut, digits),
+                          truth, (layout, style)))
+    return lines

@@ -19,6 +19,8 @@ really make, specks, slant, pen strokes and all.
 import numpy as np
 
 from mnistnn import imaging, reading, segment
+from mnistnn.context import frames
+from mnistnn.layout import remove_rules
 from number_images import iou, mnist_number, on_paper, pen_number
 
 # Layouts and how many lines of each, per six lines: touching neighbours are where a
@@ -27,9 +29,14 @@ LAYOUTS = {"touching": 3, "pen-touching": 1, "separated": 1, "slanted": 1}
 RIGHT, WRONG = 0.8, 0.5
 
 
-def pieces(images, labels, lines, seed):
+def pieces(images, labels, lines, seed, context=False):
     """Right pieces, their digits and wrong pieces (MNIST forms, float32) of `lines` lines
-    of 4-6 of the digits images (N, 28, 28) uint8, labels (N,)."""
+    of 4-6 of the digits images (N, 28, 28) uint8, labels (N,).
+
+    context=True: the pieces as the context reader sees them, among their neighbours
+    (context.frames, float16 to halve the memory), and a piece whose box holds most
+    (HOLDS) of another digit's box is not one digit, however well it matches its own
+    digit's box: a thin 1 tucked against a 7 barely widens the 7's box."""
     rng = np.random.default_rng(seed)
     right, digits, wrong = [], [], []
     for layout, share in LAYOUTS.items():
@@ -41,19 +48,41 @@ def pieces(images, labels, lines, seed):
                 ink, boxes = mnist_number(images[pick], rng, layout)
             found, (width, _) = imaging.load_ink(on_paper(ink, rng, "white"))
             forms = []
-            line = segment.candidates(found, lambda crops, cut: _keep(forms, crops))
+            line = segment.candidates(found, lambda crops, cut, seen: _keep(
+                forms, None if context else reading.mnist_forms(crops), len(crops)))
+            if context:    # every line's, not only those the reading has the reader see
+                forms = [frames(remove_rules(found), line.prims, line.groups,
+                                line.height).astype(np.float16)]
             truth = np.asarray(boxes) * (found.shape[1] / width)   # in the ink's pixels
-            overlap = np.array([[iou(segment._crop(line.prims, i, j)[0], t) for t in truth]
-                                for i, j in line.groups])          # (groups, digits)
-            best = overlap.max(axis=1)
-            right.append(forms[0][best >= RIGHT])
-            digits.append(labels[pick][overlap.argmax(axis=1)][best >= RIGHT])
-            wrong.append(forms[0][best < WRONG])
+            found_boxes = [segment._crop(line.prims, i, j)[0] for i, j in line.groups]
+            overlap = np.array([[iou(b, t) for t in truth] for b in found_boxes])
+            best = overlap.max(axis=1)                              # (groups,)
+            ok, bad = best >= RIGHT, best < WRONG
+            if context:
+                two = np.array([_holds_another(b, truth, k) for b, k in
+                                zip(found_boxes, overlap.argmax(axis=1))], dtype=bool)
+                ok, bad = ok & ~two, bad | (ok & two)
+            right.append(forms[0][ok])
+            digits.append(labels[pick][overlap.argmax(axis=1)][ok])
+            wrong.append(forms[0][bad])
     return np.concatenate(right), np.concatenate(digits), np.concatenate(wrong)
 
 
-def _keep(forms, crops):
-    """A scorer for segment.candidates that keeps the pieces' MNIST forms and scores
+HOLDS = 0.6
+
+
+def _holds_another(box, truth, mine):
+    """Whether box holds at least HOLDS of the area of a digit's box other than truth[mine]."""
+    for k, (x0, y0, x1, y1) in enumerate(truth):
+        w = max(0.0, min(x1, box[2]) - max(x0, box[0]))
+        h = max(0.0, min(y1, box[3]) - max(y0, box[1]))
+        if k != mine and w * h >= HOLDS * (x1 - x0) * (y1 - y0):
+            return True
+    return False
+
+
+def _keep(forms, x, n):
+    """A scorer for segment.candidates that keeps the n pieces' MNIST forms x and scores
     nothing (the pieces do not depend on their scores)."""
-    forms.append(reading.mnist_forms(crops))
-    return np.zeros((len(crops), 10)), np.zeros((len(crops), 3))
+    forms.append(x)
+    return np.zeros((n, 10)), np.zeros((n, len(segment.EVIDENCE)))

@@ -33,7 +33,7 @@ front end (the drawing page's JSON API) returns the same objects, so they never 
 """
 import numpy as np
 
-from . import checkpoint, segment
+from . import checkpoint, context, segment
 from . import reject as rejection
 from .datasets import trained_on
 from .errors import ImageError
@@ -89,18 +89,20 @@ def read_number(net, source, name=None, reject=True):
 
 
 def piece_scorer(net):
-    """score(crops, cut=None) for segment.read_line: each crop's probabilities (N, 10) and
-    evidence (N, 3) that it is one whole digit (segment.EVIDENCE): the detector's log-odds
-    less its threshold, the window reader's log-odds of "one digit" against "not one
-    digit", and its log-probability of the digit read (zeros where the data set has no
+    """score(crops, cut=None, frames=None) for segment.read_line: each crop's
+    probabilities (N, 10) and evidence (N, 4) that it is one whole digit
+    (segment.EVIDENCE): the detector's log-odds less its threshold, the window reader's
+    log-odds of "one digit" against "not one digit", its log-probability of the digit
+    read, and the context reader's log-odds of "one digit", from frames (N,
+    context.SIZE), the crops among their neighbours (zeros where the data set has no
     detector or reader). A crop holding a piece cut out of wider ink (cut, (N,) bool) is
     read by the network and by the window reader, their probabilities of the ten digits
-    averaged."""
+    averaged, then by the context reader too (weight CONTEXT_SHARE)."""
     detector = rejection.for_network(net, pieces=True)
 
-    def score(crops, cut=None):
+    def score(crops, cut=None, frames=None):
         x = mnist_forms(crops)                                   # (N, 784)
-        evidence = np.zeros((len(x), 3))
+        evidence = np.zeros((len(x), len(segment.EVIDENCE)))
         if detector:
             evidence[:, 0] = detector.log_odds(x) - detector.threshold
         p = net.predict_proba(x)                                 # (N, 10)
@@ -113,6 +115,13 @@ def piece_scorer(net):
             one, r = np.maximum(1 - r[:, NOT_ONE], 1e-9), np.maximum(r, 1e-9)
             evidence[:, 1] = np.log(one) - np.log(r[:, NOT_ONE])
             evidence[:, 2] = np.log(r[np.arange(len(x)), p.argmax(axis=1)])
+        seer = context_reader(net) if frames is not None else None
+        if seer is not None:
+            c = np.maximum(seer.predict_proba(frames), 1e-9)     # (N, 11)
+            evidence[:, 3] = np.log(np.maximum(1 - c[:, NOT_ONE], 1e-9)) - np.log(c[:, NOT_ONE])
+            if cut is not None:
+                digits = c[cut, :NOT_ONE] / c[cut, :NOT_ONE].sum(axis=1, keepdims=True)
+                p[cut] = (1 - CONTEXT_SHARE) * p[cut] + CONTEXT_SHARE * digits
         return p, evidence
     return score
 
@@ -129,6 +138,18 @@ def window_reader(net):
     classifier does not read MNIST-form images)."""
     return rejection.shipped(WINDOW_READERS, net, lambda path: checkpoint.load(
         path, classes=NOT_ONE + 1))
+
+
+# The network that reads each candidate digit among its neighbours (context.py), per data
+# set, with the window reader's eleven outputs. Built by benchmarks/context_reader.py.
+CONTEXT_READERS = {"mnist": rejection.MODELS / "context-reader.npz"}
+CONTEXT_SHARE = 0.3    # its share of a cut piece's probabilities
+
+
+def context_reader(net):
+    """The context reader for a classifier's data set, or None."""
+    return rejection.shipped(CONTEXT_READERS, net, lambda path: checkpoint.load(
+        path, inputs=context.SIZE, classes=NOT_ONE + 1))
 
 
 def save_reader(path, net, test_x, test_labels):

@@ -22,6 +22,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .context import frames
 from .cuts import cut
 from .errors import ImageError
 from .layout import components, estimate_slant, line_height, remove_rules, stroke_width
@@ -42,13 +43,14 @@ def read_line(ink, score):
     """The digits of the line in ink (H, W) float in [0, 1], left to right: [Digit, ...].
 
     score(list of crops (h, w), cut (N,) bool: the crop holds a piece cut out of wider
-    ink) -> (probabilities (N, 10), evidence (N, 3) that each is one whole digit, see
-    EVIDENCE; zeros where there is none). Raises ImageError when the line holds more
-    than MAX_DIGITS digit-sized pieces."""
+    ink, frames (N, context.SIZE): each crop among its neighbours, or None on a line
+    with no piece cut out of wider ink) -> (probabilities (N, 10), evidence (N, 4) that each is one
+    whole digit, see EVIDENCE; zeros where there is none). Raises ImageError when the
+    line holds more than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
     if line.prims and _no_writing(line.prims, stroke_width(ink)):
         box, crop = _crop(line.prims, 0, len(line.prims))     # one thing, read as a whole
-        return [Digit(box, crop, score([crop], np.zeros(1, dtype=bool))[0][0])]
+        return [Digit(box, crop, score([crop], np.zeros(1, dtype=bool), None)[0][0])]
     path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
     if len(path) > MAX_DIGITS:     # touching digits counted as fewer pieces at first
         raise ImageError(TOO_LONG)
@@ -69,15 +71,16 @@ def _no_writing(prims, stroke):
 Line = namedtuple("Line", "prims groups p height evidence")
 # What score tells of each crop besides its probabilities, one column each: the detector
 # for pieces' log-odds less its threshold; the window reader's log-odds of "one digit"
-# against "not one digit"; its log-probability of the digit read.
-EVIDENCE = ("odds", "whole", "reader")
+# against "not one digit"; its log-probability of the digit read; the context reader's
+# log-odds of "one digit" (it sees the crop among its neighbours, context.py).
+EVIDENCE = ("odds", "whole", "reader", "context")
 WRITING = 0.2   # a line at least this share of the image's height is writing, not specks
 
 
 def candidates(ink, score):
     """Everything the best path is chosen from: Line(primitives, candidate groups (i, j),
     their probabilities (len(groups), 10), the line's height in pixels, their evidence
-    (len(groups), 3))."""
+    (len(groups), len(EVIDENCE)))."""
     ink = remove_rules(ink)
     ys, xs = np.nonzero(ink)
     if not len(ys):
@@ -90,7 +93,10 @@ def candidates(ink, score):
     groups = candidate_groups(prims, height)
     parts = {q.comp for q in prims}
     cut = np.array([bool(_cuts_around(prims, i, j, parts)) for i, j in groups], dtype=bool)
-    p, evidence = score([_crop(prims, i, j)[1] for i, j in groups], cut)  # (., 10), (., 3)
+    # The context reader tells whole digits from pieces cut out of wider ink: a line
+    # with no ink wide enough to cut (1s apart) has no piece to tell, and no frames.
+    seen = frames(ink, prims, groups, height) if cut.any() else None
+    p, evidence = score([_crop(prims, i, j)[1] for i, j in groups], cut, seen)  # (., 10), (., 4)
     return Line(prims, groups, p, height, evidence)
 
 
@@ -166,8 +172,9 @@ def _crop(prims, i, j):
 # `python benchmarks/numbers.py --fit-segmentation` on numbers made of MNIST *training*
 # digits.
 FEATURES = ("log p", "odds", "digit", "cut", "crossed", "short", "squat", "wide", "gap",
-            "whole", "reader")
-WEIGHTS = np.array([1.0, 0.168, -0.1, -1.336, -0.1, -30.0, -0.796, 0.0, 0.796, 0.1, 0.25])
+            "whole", "reader", "context")
+WEIGHTS = np.array([1.0, 0.168, -0.1, -1.336, -0.1, -30.0, -0.796, 0.0, 0.796, 0.1, 0.25,
+                    0.075])
 SKIP = 1.336
 TALL = 0.65     # a primitive this share of the line's height is a digit's worth of writing
 
@@ -227,13 +234,15 @@ def group_features(prims, groups, p, height, evidence):
     half) and half the strokes they cross; how much shorter than TALL of the line; how
     much wider than tall beyond 1; how much wider than the line is tall beyond 1; the
     widest gap between its pieces (in line heights) beyond 0.05; the window reader's
-    log-odds of one digit, clipped to [-10, 10], and its log-probability of the digit."""
+    log-odds of one digit, clipped to [-10, 10], and its log-probability of the digit;
+    the context reader's log-odds of one digit, clipped to [-10, 10]."""
     f = np.zeros((len(groups), len(FEATURES)))
     f[:, 0] = np.log(np.maximum(p.max(axis=1), 1e-12))
     f[:, 1] = np.clip(evidence[:, 0], -8, 8)
     f[:, 2] = 1
     f[:, 9] = np.clip(evidence[:, 1], -10, 10)
     f[:, 10] = evidence[:, 2]
+    f[:, 11] = np.clip(evidence[:, 3], -10, 10)
     parts = {q.comp for q in prims}
     for g, (i, j) in enumerate(groups):
         cuts = _cuts_around(prims, i, j, parts)

@@ -36,7 +36,7 @@ def test_the_readme_python_example_runs(mnist_data, tmp_path):
 CORE = ("network", "idx", "data", "checkpoint", "npz", "config", "form", "augment", "train",
         "runs", "evaluation", "blas", "imagining", "report", "recipes", "errors", "files",
         "segment", "layout", "cuts", "reject", "layers", "spec", "units", "datasets",
-        "fetch", "inside")
+        "fetch", "inside", "context")
 
 
 def test_the_core_imports_no_click_tqdm_or_pillow():

@@ -28,3 +28,43 @@ def test_pieces_cut_right_are_the_digits_and_the_rest_are_not(test_digits):
     assert np.mean(net.predict(right) == digits) >= 0.7      # 0.81: they are the digits named
     again = pieces(images, labels, 12, seed=5)
     assert all(np.array_equal(a, b) for a, b in zip((right, digits, wrong), again))
+
+
+def test_the_context_readers_pieces_are_frames_and_two_digits_are_not_one(test_digits):
+    """context=True: the same lines' pieces as frames among their neighbours, and a
+    right-looking box that holds most of a second digit's box is moved to the wrong ones."""
+    from mnistnn import context
+
+    images, labels = test_digits
+    plain = pieces(images, labels, 12, seed=5)
+    right, digits, wrong = pieces(images, labels, 12, seed=5, context=True)
+    assert right.shape[1:] == wrong.shape[1:] == (context.SIZE,) and right.dtype == np.float16
+    assert len(right) + len(wrong) >= len(plain[0]) + len(plain[2])   # the same candidates
+    assert len(right) <= len(plain[0]) and len(wrong) >= len(plain[2])
+    assert len(plain[0]) - len(right) == len(wrong) - len(plain[2])    # moved, not lost
+    frames = right.astype(np.float32).reshape(-1, context.HEIGHT, context.WIDTH, 2)
+    assert np.all(frames[..., 1] >= frames[..., 0] - 1e-3)          # all ink holds its own
+
+
+def test_the_context_reader_is_built_by_its_command(mnist_dir, tmp_path):
+    """benchmarks/context_reader.py on a few lines for one epoch: a float16 checkpoint that
+    loads as a context reader, with its held-out accuracy in the metadata."""
+    import subprocess
+
+    from mnistnn import context
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for gz in mnist_dir.glob("*.gz"):
+        (folder / gz.name).symlink_to(gz)
+    out = tmp_path / "reader.npz"
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "context_reader.py"
+    done = subprocess.run([sys.executable, str(script), "--data-dir", str(folder), "--write",
+                           "--output", str(out), "--lines", "12", "--epochs", "1"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    saved = checkpoint.read(out, inputs=context.SIZE, classes=11)
+    assert saved.net.spec.startswith(context.SPEC_INPUT + ",")
+    assert f"{saved.meta['held_out_accuracy']:.2%}" in done.stdout
+    with np.load(out) as arrays:
+        assert {arrays[n].dtype for n in arrays.files if n != "meta"} == {np.dtype("float16")}

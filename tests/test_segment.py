@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw, ImageFont
 
-from mnistnn import checkpoint, cuts, imaging, layout, reading, reject, segment, touching
+from mnistnn import checkpoint, context, cuts, imaging, layout, reading, reject, segment, touching
 from mnistnn.errors import ImageError
 from mnistnn.idx import read_idx
 from mnistnn.network import Network
@@ -233,7 +233,8 @@ def test_pieces_are_scored_by_the_detector_and_the_window_reader(shipped, tmp_pa
              for d in (3, 8)]
     x = reading.mnist_forms(crops)
     p, evidence = reading.piece_scorer(shipped)(crops)
-    assert p.shape == (2, 10) and evidence.shape == (2, 3) and np.all(evidence[:, :2] > 0)
+    assert p.shape == (2, 10) and evidence.shape == (2, 4) and np.all(evidence[:, :2] > 0)
+    assert np.all(evidence[:, 3] == 0)                  # no frames: no context reading
     detector = reject.for_network(shipped, pieces=True)          # the one for pieces
     assert detector is not reject.for_network(shipped)
     assert np.allclose(evidence[:, 0], detector.log_odds(x) - detector.threshold)
@@ -243,7 +244,61 @@ def test_pieces_are_scored_by_the_detector_and_the_window_reader(shipped, tmp_pa
     assert list(p.argmax(axis=1)) == [3, 8]
     checkpoint.save(tmp_path / "c.npz", shipped, {"dataset": "fashion-mnist"})
     _, none = reading.piece_scorer(checkpoint.load(tmp_path / "c.npz"))(crops)
-    assert np.array_equal(none, np.zeros((2, 3)))
+    assert np.array_equal(none, np.zeros((2, 4)))
+
+
+def test_the_context_reader_tells_whole_digits_from_pieces_among_neighbours(
+        shipped, test_digits):
+    """Candidates of touching numbers of test digits: the context reader's log-odds of
+    "one digit" (evidence column 3, from each candidate's frame among its neighbours) is
+    high for the candidates that are the digits (box IoU >= 0.8) and low for those that
+    are not (< 0.5), and a cut piece's probabilities take CONTEXT_SHARE of its digits."""
+    images, labels = test_digits
+    rng = np.random.default_rng(21)
+    seer, right, wrong = reading.context_reader(shipped), [], []
+    for _ in range(8):
+        pick = rng.choice(len(images), 5, replace=False)
+        ink, boxes = mnist_number(images[pick], rng, "touching", height=100)
+        seen = {}
+
+        def score(crops, cut, frames):
+            seen.update(cut=cut, frames=frames)
+            return reading.piece_scorer(shipped)(crops, cut, frames)
+        line = segment.candidates(ink.astype(np.float32), score)
+        assert np.array_equal(seen["frames"], context.frames(
+            ink.astype(np.float32), line.prims, line.groups, line.height))
+        c = seer.predict_proba(seen["frames"])[:, 10]
+        odds = np.log(np.maximum(1 - c, 1e-9)) - np.log(np.maximum(c, 1e-9))
+        assert np.allclose(line.evidence[:, 3], odds, atol=1e-3)
+        best = np.array([max(iou(segment._crop(line.prims, i, j)[0], b) for b in boxes)
+                         for i, j in line.groups])
+        right += list(line.evidence[best >= 0.8, 3])
+        wrong += list(line.evidence[best < 0.5, 3])
+    print(f"\ncontext log-odds: {np.mean(np.array(right) > 0):.1%} of {len(right)} right "
+          f"candidates above 0, {np.mean(np.array(wrong) < 0):.1%} of {len(wrong)} wrong "
+          f"ones below")
+    assert np.mean(np.array(right) > 0) >= 0.8 and np.mean(np.array(wrong) < 0) >= 0.95
+
+
+def test_only_a_line_with_ink_cut_into_pieces_is_framed_for_the_context_reader(test_digits):
+    """A line of narrow digits apart (1s) has no ink wide enough to cut, so no piece to
+    tell from a whole digit: the scorer gets no frames (the context reader would cost
+    time for nothing). Touching digits are cut: a frame for every candidate."""
+    images, _ = test_digits
+    rng = np.random.default_rng(3)
+    ones, _ = pen_number([1, 1, 1, 1], rng, height=100)
+    touching, _ = mnist_number(images[:5], rng, "touching", height=100)
+    for ink, framed in ((ones, False), (touching, True)):
+        seen = {}
+
+        def score(crops, cut, frames):
+            seen.update(cut=cut, frames=frames)
+            return np.full((len(crops), 10), 0.1), np.zeros((len(crops), len(segment.EVIDENCE)))
+        line = segment.candidates(np.asarray(ink, dtype=np.float32), score)
+        assert seen["cut"].any() == framed
+        assert (seen["frames"] is not None) == framed
+        if framed:
+            assert seen["frames"].shape == (len(line.groups), context.SIZE)
 
 
 def test_cut_pieces_are_read_with_the_window_reader(shipped, tmp_path):
@@ -294,9 +349,9 @@ def test_a_cut_digit_put_back_together_is_whole_ink():
     ink = np.asarray(pen_mask(0, (160, 100), (10, 10, 130, 80), 8), dtype=np.float32) / 255
     seen = []
 
-    def score(crops, cut):
+    def score(crops, cut, frames):
         seen.append(cut)
-        return np.full((len(crops), 10), 0.1), np.zeros((len(crops), 3))
+        return np.full((len(crops), 10), 0.1), np.zeros((len(crops), len(segment.EVIDENCE)))
     line = segment.candidates(ink, score)
     n, (cut,) = len(line.prims), seen
     assert n > 2 and len({q.comp[0] for q in line.prims}) == 1     # one component, cut
