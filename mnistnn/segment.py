@@ -48,7 +48,7 @@ def read_line(ink, score):
     whole digit, see EVIDENCE; zeros where there is none). Raises ImageError when the
     line holds more than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
-    if line.prims and _no_writing(line.prims, stroke_width(ink)):
+    if line.prims and _no_writing(line.prims, min(stroke_width(ink), stroke_width(ink.T))):
         box, crop = _crop(line.prims, 0, len(line.prims))     # one thing, read as a whole
         return [Digit(box, crop, score([crop], np.zeros(1, dtype=bool), None)[0][0])]
     path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
@@ -64,7 +64,9 @@ def _no_writing(prims, stroke):
     """Whether the ink is one stroke or blob, not writing: no piece is SOLID pen widths
     tall (a dash, a dot, a line drawn across). The line's height is then a pen width, and
     cutting by it would make a dash a row of narrow 'digits'; read whole, it is what a
-    single image of it is (most often not a digit)."""
+    single image of it is (most often not a digit). stroke: the shorter of the median
+    runs of ink across and down, as a dash's runs across are its length, and bold digits
+    with flat bars (a 5, a 7, a 2) have runs across of twice their pen's width."""
     return max(np.ptp(q.ys) + 1 for q in prims) < SOLID * stroke
 
 

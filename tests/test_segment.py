@@ -477,6 +477,18 @@ def test_a_stroke_or_a_blob_is_one_piece_not_a_row_of_digits(shipped, shape):
     assert answer["digits"][0]["digit"] is None
 
 
+def test_bold_digits_with_flat_bars_are_writing_not_a_blob(shipped, test_digits):
+    """57629 in a bold pen: the 5's, 7's and 2's bars make the median run of ink across
+    56 px, twice the pen's width (down: 35 px), and by that width no piece was tall enough
+    to be writing: the whole number came out as one piece, "not a digit"."""
+    images, labels = test_digits
+    rng = np.random.default_rng(12)
+    i = rng.integers(0, 9990)
+    ink, _ = mnist_number(images[i:i + 5], rng, "touching", height=120)
+    answer, _ = reading.read_number(shipped, on_paper(ink, rng, "white"), "number.jpg")
+    assert answer["number"] == "".join(map(str, labels[i:i + 5])) == "57629"
+
+
 def test_only_the_lines_of_squared_paper_is_one_sentence(shipped):
     """A bar as tall as a very wide image is a line of squared paper, removed: no ink is
     left, which once ended in an IndexError."""
