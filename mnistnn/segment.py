@@ -44,9 +44,9 @@ def read_line(ink, score):
 
     score(list of crops (h, w), cut (N,) bool: the crop holds a piece cut out of wider
     ink, frames (N, context.SIZE): each crop among its neighbours, or None on a line
-    with no piece cut out of wider ink) -> (probabilities (N, 10), evidence (N, 4) that each is one
-    whole digit, see EVIDENCE; zeros where there is none). Raises ImageError when the
-    line holds more than MAX_DIGITS digit-sized pieces."""
+    with no piece cut out of wider ink) -> (probabilities (N, 10), evidence (N, 4) that
+    each is one whole digit, see EVIDENCE; zeros where there is none). Raises ImageError
+    when the line holds more than MAX_DIGITS digit-sized pieces."""
     line = candidates(ink, score)
     if line.prims and _no_writing(line.prims, min(stroke_width(ink), stroke_width(ink.T))):
         box, crop = _crop(line.prims, 0, len(line.prims))     # one thing, read as a whole
