@@ -304,7 +304,7 @@ def context_lines(net, images, labels, rng, counts):
             cut, frames = seen
             c = (np.maximum(seer.predict_proba(frames[cut]), 1e-9) if frames is not None
                  else np.ones((0, 11)))                     # as reading.piece_scorer
-            digits = c[:, :10] / c[:, :10].sum(axis=1, keepdims=True)
+            digits = reading.ten_digits(c)
             lines.append(((line, segment.skip_shares(line.prims, line.height), cut, digits),
                           truth, (layout, style)))
     return lines

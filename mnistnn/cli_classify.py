@@ -194,7 +194,7 @@ def _percent(answer):
 class Annotator:
     """Writes each image with its digits' boxes and readings drawn on it: to PATH for one
     image, else into the folder PATH as <name>.png. An existing file is replaced only when
-    it is a picture mnistnn made and not an input (pictures.ours): for one image anything
+    it is a picture mnistnn made and not an input (pictures.taken): for one image anything
     else is an error, in a folder the new file gets -2, -3, ..."""
 
     def __init__(self, path, images):

@@ -43,11 +43,11 @@ class Real(click.ParamType):
 def check_output(path, param_hint, suffix=".png"):
     """Refuse, before any work and as a usage error naming the option, an output file
     that cannot be written: a folder, another suffix, a missing or read-only folder, or
-    a file that is there and is not a picture mnistnn made (pictures.ours)."""
+    a file that is there and is not a picture mnistnn made (files.marked_png)."""
     from pathlib import Path
 
     from .errors import MnistnnError
-    from .pictures import ours
+    from .files import marked_png
     from .runs import check_writable
 
     path = Path(path)
@@ -60,7 +60,7 @@ def check_output(path, param_hint, suffix=".png"):
     if not path.parent.is_dir():
         raise click.BadParameter(f"cannot write {path}: the folder {path.parent} does not "
                                  f"exist", param_hint=param_hint)
-    if path.exists() and not ours(path):
+    if path.exists() and not marked_png(path):
         raise click.BadParameter(f"{path} already exists and is not a picture mnistnn made: "
                                  f"choose another name (it replaces only its own pictures)",
                                  param_hint=param_hint)

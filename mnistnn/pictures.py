@@ -2,7 +2,7 @@
 and labelled grids (montages) of many digits.
 
 Every PNG mnistnn writes says so in a text chunk (Software: mnistnn...), and an existing
-file is replaced only when it says so (ours): a picture mnistnn made earlier is made
+file is replaced only when it says so (files.marked_png): a picture mnistnn made earlier is made
 again, a person's own file of the same name is left as it was."""
 from pathlib import Path
 
@@ -58,17 +58,12 @@ def montage(images, captions=None, columns=10, scale=3, colormap="gray", pad=4, 
 
 def save_png(image, path, about=""):
     """Save a PIL image as PNG atomically (a temporary file, then rename), marked as
-    mnistnn's ("Software: mnistnn: <about>") so that it may be replaced later (ours)."""
+    mnistnn's ("Software: mnistnn: <about>") so that it may be replaced later
+    (files.marked_png)."""
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"{PNG_MARK}: {about}" if about else PNG_MARK)
     with atomic_open(path) as f:
         image.save(f, format="PNG", pnginfo=info)
-
-
-def ours(path):
-    """Whether the file at path is a picture mnistnn wrote (save_png's mark): the only
-    existing pictures mnistnn writes over."""
-    return marked_png(path)
 
 
 class PreprocessedSaver:
@@ -112,7 +107,7 @@ def input_files(inputs):
 def taken(path, inputs=frozenset()):
     """Whether writing path would replace what mnistnn may not: an input (input_files)
     or an existing file that is not a picture of mnistnn's."""
-    return path.exists() and (path.resolve() in inputs or not ours(path))
+    return path.exists() and (path.resolve() in inputs or not marked_png(path))
 
 
 def annotate(image, digits):

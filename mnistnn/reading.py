@@ -110,18 +110,15 @@ def piece_scorer(net):
         if reader is not None:
             r = reader.predict_proba(x)                          # (N, 11)
             if cut is not None:
-                digits = r[cut, :NOT_ONE] / r[cut, :NOT_ONE].sum(axis=1, keepdims=True)
-                p[cut] = (p[cut] + digits) / 2
-            one, r = np.maximum(1 - r[:, NOT_ONE], 1e-9), np.maximum(r, 1e-9)
-            evidence[:, 1] = np.log(one) - np.log(r[:, NOT_ONE])
-            evidence[:, 2] = np.log(r[np.arange(len(x)), p.argmax(axis=1)])
+                p[cut] = (p[cut] + ten_digits(r[cut])) / 2
+            evidence[:, 1] = one_digit_log_odds(r)
+            evidence[:, 2] = np.log(np.maximum(r[np.arange(len(x)), p.argmax(axis=1)], 1e-9))
         seer = context_reader(net) if frames is not None else None
         if seer is not None:
             c = np.maximum(seer.predict_proba(frames), 1e-9)     # (N, 11)
-            evidence[:, 3] = np.log(np.maximum(1 - c[:, NOT_ONE], 1e-9)) - np.log(c[:, NOT_ONE])
+            evidence[:, 3] = one_digit_log_odds(c)
             if cut is not None:
-                digits = c[cut, :NOT_ONE] / c[cut, :NOT_ONE].sum(axis=1, keepdims=True)
-                p[cut] = (1 - CONTEXT_SHARE) * p[cut] + CONTEXT_SHARE * digits
+                p[cut] = (1 - CONTEXT_SHARE) * p[cut] + CONTEXT_SHARE * ten_digits(c[cut])
         return p, evidence
     return score
 
@@ -138,6 +135,18 @@ def window_reader(net):
     classifier does not read MNIST-form images)."""
     return rejection.shipped(WINDOW_READERS, net, lambda path: checkpoint.load(
         path, classes=NOT_ONE + 1))
+
+
+def ten_digits(r):
+    """A reader's eleven outputs (N, 11) -> its ten digits' probabilities (N, 10), the
+    share of "not one digit" given back to them in proportion."""
+    return r[:, :NOT_ONE] / r[:, :NOT_ONE].sum(axis=1, keepdims=True)
+
+
+def one_digit_log_odds(r):
+    """A reader's log-odds of "one digit" against "not one digit" (N,), from its eleven
+    outputs (N, 11)."""
+    return np.log(np.maximum(1 - r[:, NOT_ONE], 1e-9)) - np.log(np.maximum(r[:, NOT_ONE], 1e-9))
 
 
 # The network that reads each candidate digit among its neighbours (context.py), per data
