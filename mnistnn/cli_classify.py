@@ -54,8 +54,9 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
       mnistnn classify --dataset fashion-mnist shoe.jpg
     """
     from .errors import ImageError
-    from .pictures import PreprocessedSaver
+    from .pictures import PreprocessedSaver, input_folder
     from .reading import number_refusal, read_digit, read_number, rejection_note
+    from .runs import check_writable
 
     if top > 1 and number:
         raise click.UsageError("--top shows runners-up of single digits, not with --number")
@@ -63,7 +64,11 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
         raise click.UsageError("--annotate draws the digits of a number: add --number")
     if images.count("-") > 1:
         raise click.UsageError("- (an image on stdin) can be given once: stdin is read once")
-    saver = PreprocessedSaver(save_preprocessed, images) if save_preprocessed else None
+    for option, folder in (("--save-preprocessed", save_preprocessed), ("--annotate", annotate)):
+        if folder and input_folder(folder, images):
+            raise click.UsageError(f"{option} {folder} is a folder of images being read: the "
+                                   f"pictures written there would be read as images the next "
+                                   f"time; choose another folder")
     annotator = Annotator(annotate, images) if annotate else None
     if annotator and not annotator.several:
         check_output(annotate, "--annotate")          # before anything is loaded
@@ -71,6 +76,11 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
             Path(annotate).exists() or Path(annotate).suffix.lower() == ".png"):
         raise click.UsageError(f"--annotate names one picture ({annotate}) but several "
                                f"images are read: give a folder for their pictures")
+    # A folder that cannot be written is a bad option, as a picture's path is: exit 2.
+    saver = _before_work(lambda: PreprocessedSaver(save_preprocessed, images),
+                         "--save-preprocessed") if save_preprocessed else None
+    if annotator and annotator.several:
+        _before_work(lambda: check_writable(annotate, "pictures"), "--annotate")
     net = load_network(weights, weights_dir, dataset)
     classes = net.meta.get("classes")              # None: MNIST's digits
     if number and number_refusal(net):
@@ -116,6 +126,17 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
                                    f"written")
     if unsaved:
         raise click.ClickException(f"{unsaved} of {total} preprocessed images could not be saved")
+
+
+def _before_work(check, option):
+    """check()'s result; its MnistnnError (a folder that cannot be written) as a usage
+    error naming the option."""
+    from .errors import MnistnnError
+
+    try:
+        return check()
+    except MnistnnError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def _stems(name, x, number):

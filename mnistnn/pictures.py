@@ -104,6 +104,13 @@ def input_files(inputs):
     return {p.resolve() for p in files if p.is_file()}
 
 
+def input_folder(path, inputs):
+    """Whether path is one of the folders a command reads its images from (its arguments):
+    pictures written there would be read as images by the same command run again."""
+    folders = {Path(arg).resolve() for arg in inputs if arg != "-" and Path(arg).is_dir()}
+    return Path(path).resolve() in folders
+
+
 def taken(path, inputs=frozenset()):
     """Whether writing path would replace what mnistnn may not: an input (input_files)
     or an existing file that is not a picture of mnistnn's."""

@@ -172,7 +172,7 @@ def test_an_unreadable_checkpoint_is_one_sentence(good, tmp_path, monkeypatch):
 
 
 def test_stdin_given_twice_is_a_usage_error(good, weights_dir):
-    """The second - found stdin empty ('the file is empty'); it is refused up front."""
+    """The second - would find stdin empty; it is refused up front."""
     result = run("-", "-", "--weights-dir", weights_dir, input=good[3].read_bytes())
     assert result.exit_code == 2 and result.stdout == ""
     assert "- (an image on stdin) can be given once" in result.stderr
@@ -184,7 +184,7 @@ def test_stdin(good, weights_dir):
     obj = json.loads(result.stdout)
     assert obj["path"] == "<stdin>" and obj["digit"] == 3
     empty = run("-", "--weights-dir", weights_dir, input=b"")
-    assert empty.exit_code == 1 and "<stdin>: the file is empty" in empty.stderr
+    assert empty.exit_code == 1 and "<stdin>: nothing came in (0 bytes)" in empty.stderr
 
 
 def test_a_folder_stands_for_its_images(good, tmp_path, weights_dir):
@@ -325,9 +325,9 @@ def test_save_preprocessed_into_a_read_only_folder_is_refused_before_the_work(
     (tmp_path / "ro").mkdir()
     folder = read_only(tmp_path / "ro")
     result = run(*good.values(), "--save-preprocessed", folder, "--weights-dir", weights_dir)
-    assert result.exit_code == 1 and result.stdout == ""
-    assert result.stderr.splitlines()[-1].startswith(f"Error: cannot write pictures into "
-                                                     f"{folder}/: ")
+    assert result.exit_code == 2 and result.stdout == ""      # a bad option, as --annotate's
+    assert f"Invalid value for --save-preprocessed: cannot write pictures into {folder}/: " \
+        in result.stderr
 
 
 def test_one_picture_that_cannot_be_saved_does_not_stop_the_others(good, tmp_path,

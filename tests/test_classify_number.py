@@ -102,6 +102,32 @@ def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     assert not (tmp_path / "new.png").exists() and out.read_bytes() == copy.read_bytes()
 
 
+def test_pictures_are_not_written_into_a_folder_being_read(numbers, tmp_path):
+    """Run twice, pictures written into a folder being read would be read as images the
+    second time, and their pictures written too: refused, before any work."""
+    folder = numbers["2026"][0].parent
+    before = sorted(p.name for p in folder.iterdir())
+    for option in ("--annotate", "--save-preprocessed"):
+        refused = run(folder, "--number", option, folder / ".")
+        assert refused.exit_code == 2 and refused.stdout == ""
+        assert refused.exception is None or isinstance(refused.exception, SystemExit)
+        assert f"{option} {folder / '.'} is a folder of images being read" in refused.stderr
+        assert sorted(p.name for p in folder.iterdir()) == before
+    out = tmp_path / "read"
+    assert run(folder, "--number", "--annotate", out).exit_code == 0   # another folder: fine
+
+
+def test_a_folder_of_pictures_that_cannot_be_written_is_refused_before_the_work(
+        numbers, tmp_path, read_only):
+    (tmp_path / "ro").mkdir()
+    folder = read_only(tmp_path / "ro")
+    result = run(*[p for p, _ in numbers.values()], "--number", "--annotate", folder)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"Invalid value for --annotate: cannot write pictures into {folder}/: " \
+        in result.stderr
+    assert list(folder.iterdir()) == []
+
+
 def test_a_picture_that_cannot_be_written_does_not_hide_the_reading(numbers, tmp_path,
                                                                     monkeypatch):
     from mnistnn import pictures
