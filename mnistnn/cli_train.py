@@ -202,12 +202,14 @@ def _test_command(dataset, weights_dir):
 
 
 def _finish(ctx, outcome, say, next_step="mnistnn test"):
-    """Say how the run ended; exit 130 after Ctrl-C."""
+    """Say how the run ended; exit 130 after Ctrl-C, 143 after `kill` (SIGTERM)."""
     if outcome["status"] == "interrupted":
-        note(f"Interrupted in epoch {outcome['epoch'] + 1} after batch {outcome['batch']} of "
+        killed = outcome.get("signal") == "SIGTERM"
+        note(f"{'Stopped by SIGTERM' if killed else 'Interrupted'} in epoch "
+             f"{outcome['epoch'] + 1} after batch {outcome['batch']} of "
              f"{outcome['n_batches']}. Saved {outcome['latest']}; continue with:\n"
              f"  mnistnn train --resume {outcome['latest']}")
-        ctx.exit(130)
+        ctx.exit(143 if killed else 130)
     if outcome["status"] == "early-stopped":
         say(f"Stopped early after epoch {outcome['epoch']}: no progress on the validation set")
     if outcome["best_validation_accuracy"] is not None:

@@ -115,10 +115,11 @@ def _set_length(config, state, more, path, note):
 
 @contextlib.contextmanager
 def graceful_interrupt():
-    """Turn the first Ctrl-C into a flag (the loop stops after the current batch); a
-    second Ctrl-C interrupts at once. Yields a callable that says whether to stop."""
+    """Turn the first Ctrl-C, or `kill` (SIGTERM, what a job's time limit sends), into a
+    flag: the loop stops after the current batch. A second one interrupts at once.
+    Yields a callable: the number of the signal that asked to stop, else 0."""
     if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
+        yield lambda: 0
         return
     pressed = []
 
@@ -127,11 +128,12 @@ def graceful_interrupt():
             raise KeyboardInterrupt
         pressed.append(signum)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {kind: signal.signal(kind, handler) for kind in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield lambda: bool(pressed)
+        yield lambda: pressed[0] if pressed else 0
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for kind, before in previous.items():
+            signal.signal(kind, signal.SIG_DFL if before is None else before)
 
 
 @contextlib.contextmanager
@@ -165,9 +167,10 @@ def earlier_run(folder):
     names = [name for name in RUN_FILES if (Path(folder) / name).exists()]
     for name in names:
         if not _made_by_a_run(Path(folder) / name):
-            raise MnistnnError(f"{folder}/{name} is not a file mnistnn made, and a run writes "
-                               f"its own {name} there: move it away, or pass another "
-                               f"--weights-dir")
+            what = ("is not a checkpoint mnistnn can read (damaged, or another program's)"
+                    if name.endswith(".npz") else "is not a file mnistnn made")
+            raise MnistnnError(f"{folder}/{name} {what}, and a run writes its own {name} "
+                               f"there: move it away, or pass another --weights-dir")
     return names
 
 

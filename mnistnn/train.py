@@ -10,6 +10,7 @@ run draws exactly the numbers the uninterrupted run would have drawn.
 """
 import contextlib
 import math
+import signal
 import time
 from pathlib import Path
 
@@ -107,7 +108,8 @@ class Trainer:
                 graceful_interrupt() as stop_requested:
             while self.epoch < self.config.epochs:
                 if not self._train_epoch(on_batch, stop_requested):
-                    return self._summary("interrupted")
+                    return {**self._summary("interrupted"),
+                            "signal": signal.Signals(stop_requested()).name}
                 metrics = self._end_epoch()
                 if on_epoch:
                     on_epoch(metrics)

@@ -100,9 +100,25 @@ def test_a_persons_file_under_a_run_files_name_is_never_replaced(good, tiny_mnis
     before = snapshot(folder)
     result = train_tiny(tiny_mnist, folder, "--epochs", 1)
     assert result.exit_code == 1 and result.stdout == ""
+    what = ("is not a checkpoint mnistnn can read (damaged, or another program's)"
+            if name.endswith(".npz") else "is not a file mnistnn made")
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: {folder}/{name} is not a file mnistnn made, and a run writes its own {name} "
-        f"there: move it away, or pass another --weights-dir")
+        f"Error: {folder}/{name} {what}, and a run writes its own {name} there: move it "
+        f"away, or pass another --weights-dir")
+    assert snapshot(folder) == before
+
+
+def test_a_damaged_checkpoint_of_a_run_is_named_as_damaged(good, tiny_mnist, tmp_path):
+    """A run's own best.npz cut short (a full disk, a copy stopped halfway) is kept, and
+    the sentence says it cannot be read, not that mnistnn did not make it."""
+    folder = copy_of(good, tmp_path / "w")
+    whole = (folder / "best.npz").read_bytes()
+    (folder / "best.npz").write_bytes(whole[:len(whole) // 2])
+    before = snapshot(folder)
+    result = train_tiny(tiny_mnist, folder, "--epochs", 1)
+    assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None)))
+    assert f"{folder}/best.npz is not a checkpoint mnistnn can read (damaged" in result.stderr
+    assert "not a file mnistnn made" not in result.stderr
     assert snapshot(folder) == before
 
 

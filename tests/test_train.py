@@ -122,7 +122,11 @@ def test_resume_after_ctrl_c_mid_epoch_equals_straight_through(tiny_mnist, tmp_p
         assert np.array_equal(p, q)
 
 
-def test_ctrl_c_in_a_real_process(tiny_mnist, tmp_path):
+@pytest.mark.parametrize("signum, code, words", [
+    (signal.SIGINT, 130, "Interrupted in epoch"),
+    (signal.SIGTERM, 143, "Stopped by SIGTERM in epoch")])   # `kill`, a job's time limit
+def test_ctrl_c_or_kill_in_a_real_process(tiny_mnist, tmp_path, signum, code, words):
+    """Either signal stops after the batch and saves a checkpoint that resumes."""
     process = subprocess.Popen(
         [sys.executable, "-m", "mnistnn", "train", "--data-dir", str(tiny_mnist),
          "--weights-dir", str(tmp_path), "--no-download", "--validation-size", "100",
@@ -130,10 +134,10 @@ def test_ctrl_c_in_a_real_process(tiny_mnist, tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = process.stdout.readline()            # wait for a whole epoch to be done
     assert first.startswith("epoch")
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
-    assert "Interrupted in epoch" in err and "Traceback" not in err
+    assert process.returncode == code, err
+    assert words in err and "Traceback" not in err
     assert "mnistnn train --resume " + str(tmp_path / "latest.npz") in err
     saved = checkpoint.read(tmp_path / "latest.npz")
     assert saved.meta["interrupted"] is True
