@@ -8,7 +8,6 @@
 The table of data sets is datasets.py; downloading is fetch.py.
 """
 from collections import namedtuple
-from pathlib import Path
 
 import numpy as np
 
@@ -34,13 +33,8 @@ def missing(data_dir=None, dataset=None):
 
 def download_command(dataset=None, data_dir=None, force=False):
     """The `mnistnn download` command line that fetches this data set into data_dir."""
-    entry = datasets.get(dataset)
     words = ["mnistnn download"] + (["--force"] if force else [])
-    if entry.name != datasets.DEFAULT:
-        words.append(f"--dataset {entry.name}")
-    if data_dir and Path(data_dir) != datasets.default_data_dir():
-        words.append(f"--data-dir {data_dir}")
-    return " ".join(words)
+    return " ".join(words + datasets.options(dataset, data_dir))
 
 
 # -- loading, with a cache of parsed arrays ---------------------------------------------

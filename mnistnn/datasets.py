@@ -141,6 +141,15 @@ def default_data_dir():
     return Path(os.environ.get(ENV_DATA_DIR) or "data")
 
 
+def options(name=None, data_dir=None):
+    """The options naming data set `name` and data_dir on a command line, when they are
+    not the defaults: ['--dataset fashion-mnist', '--data-dir d'], or []."""
+    words = [] if get(name).name == DEFAULT else [f"--dataset {get(name).name}"]
+    if data_dir and Path(data_dir) != default_data_dir():
+        words.append(f"--data-dir {data_dir}")
+    return words
+
+
 def folder(name=None, data_dir=None):
     """Where data set `name` lives: data_dir for MNIST, data_dir/NAME for the others."""
     return Path(data_dir or default_data_dir()) / get(name).folder

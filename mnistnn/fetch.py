@@ -36,12 +36,21 @@ SCHEMES = ("http", "https", "file")
 
 
 def check_mirrors(mirrors):
-    """ValueError, one sentence, for a mirror mnistnn cannot fetch from (ftp://, ...)."""
+    """ValueError, one sentence, for a mirror mnistnn cannot fetch from (ftp://, ...), or
+    a local one that is a file: a mirror is the folder that holds the files."""
+    import urllib.parse
+    import urllib.request
+
     for mirror in mirrors:
         scheme = mirror.split("://", 1)[0].lower() if "://" in mirror else "file"
         if scheme not in SCHEMES:
             raise ValueError(f"{mirror}: mnistnn fetches over http://, https:// or file:// "
                              f"(or from a folder), not {scheme}://")
+        local = (Path(urllib.request.url2pathname(urllib.parse.urlparse(mirror).path))
+                 if "://" in mirror else Path(mirror)) if scheme == "file" else None
+        if local is not None and local.is_file():
+            raise ValueError(f"{mirror} is a file: a mirror is the folder that holds the "
+                             f"data set's files (here {local.parent})")
 
 
 def mirror_url(mirror, name):
@@ -201,7 +210,7 @@ def _from_mirror(url, key, name, dataset, timeout, retries, backoff, on_progress
             time.sleep(pause)
 
 
-def _download_one(dataset, key, folder, mirrors, dead, options):
+def _download_one(dataset, key, folder, mirrors, dead, options, data_dir=None):
     """Try each mirror in turn for one file; write it when verified; return its URL."""
     name = dataset.files[key][0]
     errors = []
@@ -220,16 +229,17 @@ def _download_one(dataset, key, folder, mirrors, dead, options):
         with atomic_open(folder / name) as f:
             f.write(raw)
         return url
+    help_ = offline_help(dataset, folder, _missing(dataset, folder), data_dir)
     raise DownloadError(f"could not download {name} from any mirror:\n" + "\n".join(errors)
-                        + "\n\n" + offline_help(dataset, folder, _missing(dataset, folder)))
+                        + "\n\n" + help_)
 
 
-def offline_help(dataset, folder, missing=None):
+def offline_help(dataset, folder, missing=None, data_dir=None):
     """How to install a data set without the network: the files in `missing` (names;
-    default all four)."""
+    default all four), into folder (the data set's folder under data_dir)."""
     missing = list(missing or (name for name, _ in dataset.files.values()))
     files = ("the file", "the two files", "the three files", "the four files")[len(missing) - 1]
-    option = "" if dataset.name == datasets.DEFAULT else f" --dataset {dataset.name}"
+    option = "".join(" " + words for words in datasets.options(dataset.name, data_dir))
     return OFFLINE_HELP.format(title=dataset.title, files=files, names=", ".join(missing),
                                folder=folder, option=option)
 
@@ -271,7 +281,8 @@ def download(data_dir=None, mirrors=None, force=False, timeout=TIMEOUT, retries=
             if not force and is_verified(folder / name, key, dataset.name):
                 report[name] = "present"
             else:
-                report[name] = _download_one(dataset, key, folder, mirrors, dead, options)
+                report[name] = _download_one(dataset, key, folder, mirrors, dead, options,
+                                             data_dir)
             if on_file:
                 on_file(name, report[name])
     return report

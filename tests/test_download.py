@@ -112,6 +112,7 @@ def test_a_failure_shows_the_files_that_arrived_and_asks_only_for_the_rest(
     assert result.stdout.splitlines() == [f"{name}: downloaded from {bad.url.rstrip('/')}/ and "
                                           f"verified" for name in NAMES[:-1]]
     assert f"copy the file ({NAMES[-1]}) into {tmp_path}/" in result.stderr
+    assert f"mnistnn download --data-dir {tmp_path} --mirror file:///" in result.stderr
     assert sorted(p.name for p in tmp_path.glob("*.gz")) == sorted(NAMES[:-1])
 
 
@@ -123,6 +124,19 @@ def test_a_mirror_of_another_scheme_is_refused_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTNN_MIRRORS", "gopher://old.example/")     # the library's check
     with pytest.raises(DownloadError, match="not gopher://"):
         data.download(tmp_path)
+
+
+def test_a_mirror_that_is_a_file_is_refused_at_once(mnist_dir, tmp_path):
+    """--mirror names one of the files, not the folder that holds them: a usage error at
+    once, not three tries of each file below a file."""
+    one = mnist_dir / NAMES[0]
+    for mirror in (str(one), one.resolve().as_uri()):
+        result = run("download", "--mirror", mirror, "--data-dir", tmp_path / "d")
+        assert result.exit_code == 2 and not (tmp_path / "d").exists()
+        assert (f"{mirror} is a file: a mirror is the folder that holds the data set's files "
+                f"(here {one.resolve().parent if '://' in mirror else one.parent})") \
+            in result.stderr
+        assert "tries" not in result.stderr
 
 
 def test_failed_force_keeps_the_good_file(serve, mnist_dir, tmp_path):
