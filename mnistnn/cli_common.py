@@ -58,8 +58,9 @@ def check_output(path, param_hint, suffix=".png"):
         raise click.BadParameter(f"{path} does not end in {suffix}: it is written as "
                                  f"{suffix[1:].upper()}", param_hint=param_hint)
     if not path.parent.is_dir():
-        raise click.BadParameter(f"cannot write {path}: the folder {path.parent} does not "
-                                 f"exist", param_hint=param_hint)
+        why = (f"{path.parent} is a file, not a folder" if path.parent.exists()
+               else f"the folder {path.parent} does not exist")
+        raise click.BadParameter(f"cannot write {path}: {why}", param_hint=param_hint)
     if path.exists() and not marked_png(path):
         raise click.BadParameter(f"{path} already exists and is not a picture mnistnn made: "
                                  f"choose another name (it replaces only its own pictures)",

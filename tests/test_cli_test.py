@@ -23,6 +23,7 @@ def run_test(weights, tiny_mnist, *args):
 @pytest.mark.parametrize("option, name, words", [
     ("--errors", "nodir/e.png", "the folder {parent} does not exist"),
     ("--confusion", "nodir/c.png", "the folder {parent} does not exist"),
+    ("--errors", "afile/e.png", "{parent} is a file, not a folder"),
     ("--errors", "e.jpg", "does not end in .png"),
     ("--confusion", ".", "is a directory"),   # click.Path(dir_okay=False) says it first
 ])
@@ -30,6 +31,8 @@ def test_output_paths_are_checked_before_the_work(weights, tiny_mnist, tmp_path,
                                                   words):
     """Issue 13, D13: refused at once, exit 2, not exit 1 after the whole report."""
     path = tmp_path / name
+    if name.startswith("afile/"):
+        (tmp_path / "afile").write_bytes(b"a person's notes")
     result = run_test(weights, tiny_mnist, option, path)
     assert result.exit_code == 2
     assert option in result.stderr and words.format(parent=path.parent) in result.stderr
