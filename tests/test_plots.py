@@ -54,6 +54,24 @@ def test_one_epochs_value_gets_a_range_a_loss_or_accuracy_can_have(ys, unit):
     assert high > low and (unit != "%" or ticks[-1] <= 100 or min(ys) == 100)
 
 
+def test_one_epochs_two_figures_are_not_stretched_over_the_chart():
+    """Train 0.0469 and validation 0.0467 after one epoch once filled the whole height,
+    a difference of 0.4% drawn as if it were everything."""
+    low, high = plots.value_range([0.0469, 0.0467], "", one_epoch=True)
+    assert low <= 0.04 and high >= 0.055
+    assert plots.value_range([0.3, 0.1], "") == (0.1, 0.3)          # epochs: their extent
+
+
+def test_one_epochs_dots_are_drawn_inside_the_chart(tmp_path):
+    """The dots of epoch 1 sat on the right edge of an axis from 0 to 1, cut in half."""
+    plots.save_png(plots.training_plot(metrics(1)), tmp_path / "training.png")
+    image = np.asarray(open_png(tmp_path / "training.png"))
+    train = np.all(image == plots.COLORS["train"], axis=2)
+    panel = image.shape[1] // 2
+    xs = np.flatnonzero(train[:, :panel].any(axis=0))          # the loss panel's dot
+    assert len(xs) and panel * 0.3 < xs.mean() < panel * 0.7
+
+
 def test_confusion_plot_is_a_png_of_the_stated_size_with_white_zeros(tmp_path):
     counts = np.diag(np.full(10, 980)) + np.eye(10, k=1, dtype=int) * 7
     plots.save_png(plots.confusion_plot(counts), tmp_path / "confusion.png")
