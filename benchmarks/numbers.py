@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 
 from detector import measure_options, print_measure  # noqa: E402
 from mnistnn import blas, checkpoint, data, imaging, reading, segment  # noqa: E402
+from nondigit_images import nondigits  # noqa: E402
 from number_images import crop_ink, iou, mnist_number, on_paper, pen_number  # noqa: E402
 
 SETS = {"separated": ("separated", "white"), "ruled paper, JPEG": ("separated", "ruled"),
@@ -131,6 +132,20 @@ def measure_windows(net, images, labels, n, seed):
     return right / digits, whole / n
 
 
+def measure_number_nondigits(net, n=300, seed=5):
+    """Held-out non-digit images (tests/nondigit_images.py's held-out family) read with
+    --number: (share answered as a number with no digit turned away, images read; the
+    others hold no ink the reading keeps and are refused in one sentence)."""
+    full = []
+    for png, _ in nondigits("held-out", n, seed):
+        try:
+            answer, _ = reading.read_number(net, png)
+        except imaging.ImageError:
+            continue
+        full.append(all(d["digit"] is not None for d in answer["digits"]))
+    return float(np.mean(full)), len(full)
+
+
 def measure_speed(net, images, threads, repeats=7):
     """Median seconds to read a 6-digit 1000x300 photo of ruled paper (JPEG) on `threads`
     threads (blas.threads: the candidate pieces split among them, as `classify` splits
@@ -182,6 +197,9 @@ def main():
         print(f"Speed: a 6-digit 1000x300 photo (JPEG) read in {seconds:.3f} s on {threads} "
               f"thread(s){how} (median of 7; read {number}, written {truth}); target <= 0.3 s")
     print_measure(net, mnist, args.fashion_dir)
+    share, read = measure_number_nondigits(net)
+    print(f"\nWith --number, {share:.1%} of {read} held-out non-digit images (300 of the "
+          f"held-out family, seed 5) are answered as a number with no digit turned away")
 
 
 def parse():

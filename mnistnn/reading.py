@@ -79,7 +79,10 @@ def read_number(net, source, name=None, reject=True):
     if not digits:
         raise ImageError(f"{source_name(source, name)}: no digit found: only specks of ink")
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
-    is_digit = _accepts(net, x, reject, pieces=True)
+    if len(digits) > 1:
+        is_digit = _accepts(net, x, reject, pieces=True)
+    else:   # an image of one digit: judged as `classify` judges it, all its ink together
+        is_digit = _accepts(net, load_digit(source, name)[None], reject)
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []    # each digit as the reading scored it (cut pieces: with the window reader)
     for digit, ok in zip(digits, is_digit):

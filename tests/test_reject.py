@@ -69,6 +69,35 @@ def test_pieces_of_a_number_are_judged_by_the_detector_for_pieces(shipped, tmp_p
     assert reading.read_digit(shipped, three)[0]["digit"] == 3  # the whole-image detector
 
 
+def smiley():
+    """A face: a ring, two dots for eyes, an arc for a mouth (PNG bytes, dark on white).
+    Read as a number, its ring alone is one piece, a fair 0 (the eyes are specks)."""
+    from PIL import ImageDraw
+
+    image = Image.new("L", (200, 200), 0)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((30, 30, 170, 170), outline=255, width=9)
+    for x in (75, 125):
+        draw.ellipse((x - 8, 70, x + 8, 86), fill=255)
+    draw.arc((65, 80, 135, 140), 20, 160, fill=255, width=8)
+    return picture(image)
+
+
+def test_a_number_of_one_piece_is_judged_as_a_single_image_is(shipped):
+    """With --number, an image whose line is one piece is judged by the detector for
+    whole images, on all its ink: the smiley is not a digit either way (it was read as
+    "0" when only its ring was judged, by the detector for pieces), and a drawn 7 is
+    still a 7."""
+    face = smiley()
+    assert reading.read_digit(shipped, face)[0]["digit"] is None
+    answer, _ = reading.read_number(shipped, face)
+    assert answer["number"] is None and len(answer["digits"]) == 1
+    assert answer["digits"][0]["digit"] is None and answer["digits"][0]["closest"] == 0
+    rng = np.random.default_rng(4)
+    ink, _ = pen_number([7], rng, height=100)
+    assert reading.read_number(shipped, on_paper(ink, rng, "white"))[0]["number"] == "7"
+
+
 def test_other_data_sets_have_no_detector(tmp_path):
     checkpoint.save(tmp_path / "clothes.npz", Network([784, 10, 10], seed=1),
                     {"dataset": "fashion-mnist"})
