@@ -82,7 +82,7 @@ def read_number(net, source, name=None, reject=True):
     if len(digits) > 1:
         is_digit = _accepts(net, x, reject, pieces=True)
     else:   # an image of one digit: judged as `classify` judges it, all its ink together
-        is_digit = _accepts(net, load_digit(source, name)[None], reject)
+        is_digit = _accepts(net, load_digit(source, name)[None] if reject else x, reject)
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []    # each digit as the reading scored it (cut pieces: with the window reader)
     for digit, ok in zip(digits, is_digit):
