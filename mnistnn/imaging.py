@@ -129,7 +129,7 @@ def _open_source(source):
     """A file object for Image.open; empty, missing and folder sources fail here."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not len(source):                 # stdin or a request with nothing in it
-            raise ImageError("nothing came in (0 bytes), not an image")
+            raise ImageError("empty: nothing came in (0 bytes), not an image")
         return io.BytesIO(source)
     path = Path(source)
     if path.is_dir():

@@ -122,7 +122,8 @@ def test_mnist_offered_as_fashion_mnist_is_refused(serve, mnist_dir, tmp_path):
     assert result.exit_code == 1
     assert (f"{impostor.url}{TRAIN_IMAGES}: {TRAIN_IMAGES} holds MNIST's training images, "
             f"not Fashion-MNIST's training images\n") in result.stderr
-    assert "mnistnn download --dataset fashion-mnist --mirror file:///" in result.stderr
+    assert (f"mnistnn download --dataset fashion-mnist --data-dir {tmp_path} --mirror "
+            f"file:///") in result.stderr
     assert names(tmp_path / "fashion-mnist") == []
 
 
