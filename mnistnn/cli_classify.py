@@ -94,8 +94,10 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
             if source is None:
                 raise ImageError(f"{name}: no image files (.png, .jpg, .gif, .bmp, .tif, "
                                  f".webp, ...) in this folder")
-            read = read_number if number else read_digit
-            answer, x = read(net, source, name, reject=not no_reject)  # x: (784,) or (k, 784)
+            if number:
+                answer, x = read_number(net, source, name, reject=not no_reject)  # (k, 784)
+            else:
+                answer, x = read_digit(net, source, name, not no_reject, on_note=note)
         except ImageError as exc:
             failed += 1
             _echo_error(name, str(exc), as_json)

@@ -38,6 +38,7 @@ from . import reject as rejection
 from .datasets import trained_on
 from .errors import ImageError
 from .imaging import FIELD, load_digit, load_ink, source_name, to_mnist
+from .layout import remove_rules, side_by_side
 
 
 def digit_answer(probabilities, is_digit=True, classes=None):
@@ -54,13 +55,25 @@ def digit_answer(probabilities, is_digit=True, classes=None):
             "probabilities": p}
 
 
-def read_digit(net, source, name=None, reject=True):
+def read_digit(net, source, name=None, reject=True, on_note=None):
     """Read the one digit (or object) in an image (a path or its bytes), brought to the
-    form of the network's data set: (answer dict, input (784,)).
+    form of the network's data set: (answer dict, input (784,)). With on_note, an image
+    of digits whose writing stands apart in pieces side by side (layout.side_by_side, on
+    the same ink: a number, read here as one digit) gets a sentence saying so.
 
     Raises ImageError, one sentence naming the image, when it cannot be read."""
     dataset = trained_on(net.meta)
-    x = load_digit(source, name, dataset.style)            # (784,) float32 in [0, 1]
+    if dataset.style == "mnist" and on_note:
+        ink, _ = load_ink(source, name)            # load_digit's ink map, kept
+        try:
+            x = to_mnist(ink).reshape(FIELD * FIELD)
+        except ImageError as exc:
+            raise ImageError(f"{source_name(source, name)}: {exc}") from None
+        if side_by_side(remove_rules(ink)) > 1:
+            on_note(f"{source_name(source, name)}: its writing stands apart in pieces side "
+                    f"by side, as a number's digits do: --number reads a whole number")
+    else:
+        x = load_digit(source, name, dataset.style)        # (784,) float32 in [0, 1]
     probabilities = net.predict_proba(x[None])[0]          # (10,)
     return digit_answer(probabilities, _accepts(net, x[None], reject)[0], dataset.classes), x
 

@@ -102,6 +102,23 @@ def test_annotate_one_image_and_a_folder(numbers, tmp_path):
     assert not (tmp_path / "new.png").exists() and out.read_bytes() == copy.read_bytes()
 
 
+def test_a_number_read_as_one_digit_gets_a_hint_to_use_number(numbers, tmp_path):
+    """Without --number, "2026" is still answered as one digit (that is what was asked),
+    and stderr says that its writing stands apart like a number's; a single digit and
+    the JSON on stdout get nothing more."""
+    path, _ = numbers["2026"]
+    result = run(path, "--json")
+    assert result.exit_code == 0 and set(json.loads(result.stdout)) >= {"digit", "confidence"}
+    assert (f"{path}: its writing stands apart in pieces side by side, as a number's digits "
+            f"do: --number reads a whole number") in result.stderr
+    rng = np.random.default_rng(5)
+    ink, _ = pen_number([4], rng, height=120)
+    one = tmp_path / "four.png"
+    one.write_bytes(on_paper(ink, rng, "white"))
+    alone = run(one)
+    assert alone.exit_code == 0 and "--number" not in alone.stderr
+
+
 def test_pictures_are_not_written_into_a_folder_being_read(numbers, tmp_path):
     """Run twice, pictures written into a folder being read would be read as images the
     second time, and their pictures written too: refused, before any work."""

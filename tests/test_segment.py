@@ -85,6 +85,27 @@ def test_rules_are_removed_and_strokes_through_them_kept():
     assert clean[40:42, 100:108].min() == 1.0 and clean[60, 150:200].min() == 1.0
 
 
+def test_pieces_side_by_side_are_counted_and_a_digits_parts_are_not(mnist_dir):
+    """Two blobs with a clear gap are 2; the parts of one digit share columns (a 5's
+    flag over its body) and count once; specks (grid dots) are not writing; MNIST's test
+    digits, each alone, are one piece but for a broken few."""
+    ink = np.zeros((100, 200))
+    ink[10:90, 10:60] = 1
+    ink[10:90, 100:150] = 1
+    assert layout.side_by_side(ink) == 2
+    ink[10:90, 160:180] = 1                          # closer than the gap to the second
+    assert layout.side_by_side(ink) == 2
+    ink[10:30, 65:95] = 1                            # short, between them: not a piece
+    assert layout.side_by_side(ink) == 1             # ... but it bridges the gaps
+    five = np.zeros((100, 100))
+    five[10:14, 30:80] = 1                           # the flag, apart from the body
+    five[20:90, 25:75] = 1
+    five[50:52, 5:7] = five[50:52, 95:97] = 1        # dots of squared paper either side
+    assert layout.side_by_side(five) == 1 and layout.side_by_side(np.zeros((9, 9))) == 0
+    digits = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")[:2000] / 255.0
+    assert sum(layout.side_by_side(d * (d > 0.05)) > 1 for d in digits) <= 2
+
+
 def test_slant_of_sheared_strokes():
     ys, xs = np.mgrid[0:100, 0:3]
     for slant in (-0.3, 0.0, 0.4):
