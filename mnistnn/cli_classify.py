@@ -94,15 +94,18 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
             if source is None:
                 raise ImageError(f"{name}: no image files (.png, .jpg, .gif, .bmp, .tif, "
                                  f".webp, ...) in this folder")
+            hints = []       # said after the answer
             if number:
                 answer, x = read_number(net, source, name, reject=not no_reject)  # (k, 784)
             else:
-                answer, x = read_digit(net, source, name, not no_reject, on_note=note)
+                answer, x = read_digit(net, source, name, not no_reject, hints.append)
         except ImageError as exc:
             failed += 1
             _echo_error(name, str(exc), as_json)
             continue
         click.echo(_format(name, answer, top, as_json, classes))
+        for hint in hints:
+            note(hint)
         try:   # a picture that cannot be written does not stop the other images
             if annotator:
                 note(f"{name}: annotated in {annotator.save(name, source, answer)}")
