@@ -12,9 +12,10 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .cli_common import (DownloadProgress, Real, check_output, data_dir_option, dataset_option,
-                         load_data, load_network, model_dataset_option, no_download_option, note,
-                         sigterm_as_interrupt, weights_dir_option, weights_option)
+from .cli_common import (DownloadProgress, Real, Whole, check_output, data_dir_option,
+                         dataset_option, load_data, load_network, model_dataset_option,
+                         no_download_option, note, sigterm_as_interrupt, weights_dir_option,
+                         weights_option)
 from .cli_classify import classify
 from .cli_draw import draw
 from .cli_imagine import imagine
@@ -93,7 +94,7 @@ def main():
               show_default=True, metavar="SECONDS",
               help="The longest one mirror may take over one file, retries included; "
                    "then the next mirror is tried.")
-@click.option("--retries", type=click.IntRange(min=0, max=10), default=RETRIES,
+@click.option("--retries", type=Whole(min=0, max=10), default=RETRIES,
               show_default=True,
               help="Extra tries of a mirror after a network error, within --timeout.")
 @click.option("--quiet", "-q", is_flag=True,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import (check_output, load_network, model_dataset_option, note,
+from .cli_common import (Whole, check_output, load_network, model_dataset_option, note,
                          weights_dir_option, weights_option)
 
 STDIN = "<stdin>"  # how `-` (an image piped in) is named in the output
@@ -22,7 +22,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".we
               help="Read the whole line of digits in each image (a number), left to right.")
 @click.option("--no-reject", is_flag=True,
               help='Always answer with the closest digit, never "not a digit".')
-@click.option("--top", type=click.IntRange(1, 10), default=1, show_default=True, metavar="K",
+@click.option("--top", type=Whole(1, 10), default=1, show_default=True, metavar="K",
               help="Also show the runners-up: the K most likely digits (single digits).")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per image on stdout (JSON Lines).")

@@ -40,6 +40,12 @@ class Real(click.ParamType):
         return self.range.describe()
 
 
+class Whole(click.IntRange):
+    """A whole number in a range: click's IntRange, named so that its refusal reads
+    "'1e20' is not a valid whole number" (click's own says "integer range")."""
+    name = "whole number"
+
+
 def check_output(path, param_hint, suffix=".png"):
     """Refuse, before any work and as a usage error naming the option, an output file
     that cannot be written: a folder, another suffix, a missing or read-only folder, or

@@ -1,12 +1,12 @@
 """`mnistnn draw`: a local page to draw digits on and watch the network read them."""
 import click
 
-from .cli_common import (load_network, model_dataset_option, note, weights_dir_option,
+from .cli_common import (Whole, load_network, model_dataset_option, note, weights_dir_option,
                          weights_option)
 
 
 @click.command()
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+@click.option("--port", type=Whole(0, 65535), default=0, show_default=True,
               help="Port to listen on; 0 picks a free one.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Any other than 127.0.0.1 lets other machines "

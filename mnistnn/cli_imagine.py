@@ -4,7 +4,8 @@ import re
 
 import click
 
-from .cli_common import check_output, model_dataset_option, weights_dir_option, weights_option
+from .cli_common import (Whole, check_output, model_dataset_option, weights_dir_option,
+                         weights_option)
 
 METHODS = ("maximise", "backproject")  # spelled out so that --help needs no numpy
 COLORMAPS = ("gray", "heat")
@@ -41,13 +42,13 @@ class ClassType(click.ParamType):
 @click.option("--method", type=click.Choice(METHODS), default="maximise", show_default=True,
               help="maximise: gradient ascent on the pixels, with regularisers; "
                    "backproject: the classic reverse pass through the transposed weights.")
-@click.option("--steps", type=click.IntRange(min=1, max=100000), default=200,
+@click.option("--steps", type=Whole(min=1, max=100000), default=200,
               show_default=True, help="Gradient-ascent steps (maximise).")
-@click.option("--scale", type=click.IntRange(min=1, max=100), default=10, show_default=True,
+@click.option("--scale", type=Whole(min=1, max=100), default=10, show_default=True,
               help="Each pixel becomes a SCALE x SCALE block.")
 @click.option("--colormap", type=click.Choice(COLORMAPS), default="gray", show_default=True,
               help="gray: white ink on black like MNIST; heat: black-red-yellow-white.")
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+@click.option("--seed", type=Whole(0, 2**32 - 1), default=0, show_default=True,
               help="Seed for the jitter; the same seed draws the same picture.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the self-check as a JSON object on stdout.")

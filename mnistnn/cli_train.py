@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from . import recipes
-from .cli_common import (Real, data_dir_option, load_data, no_download_option, note,
+from .cli_common import (Real, Whole, data_dir_option, load_data, no_download_option, note,
                          progress_bar, weights_dir_option)
 from .config import TrainConfig
 from .datasets import DEFAULT, ENV_DATASET
@@ -59,7 +59,7 @@ def _option(field):
     if meta["choices"]:
         kind = click.Choice(meta["choices"])
     elif meta["range"] and field.type is int:
-        kind = click.IntRange(meta["range"].min, meta["range"].max)
+        kind = Whole(meta["range"].min, meta["range"].max)
     elif meta["range"]:
         r = meta["range"]
         kind = Real(r.min, r.max, r.min_open, r.max_open)

@@ -241,7 +241,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(tiny_mnist, tmp_pat
     (("--lr", "0"), "'0' is not above 0"),
     (("--lr", "-1"), "'-1' is not above 0"),
     (("--epochs", "0"), "0 is not in the range 1<=x<=100000"),
-    (("--epochs", "1e20"), "'1e20' is not a valid integer"),
+    (("--epochs", "1e20"), "'1e20' is not a valid whole number"),
     (("--epochs", "100000000000000000000"), "is not in the range 1<=x<=100000"),
     (("--seed", "-1"), "-1 is not in the range 0<=x<=4294967295"),
     (("--batch-size", "0"), "0 is not in the range 1<=x<=1000000"),
