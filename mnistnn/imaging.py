@@ -49,6 +49,15 @@ def load_digit(source, name=None, style="mnist"):
         raise ImageError(f"{source_name(source, name)}: {exc}") from None
 
 
+def digit_of(ink, source=None, name=None):
+    """The MNIST form (784,) of an ink map (H, W) from load_ink, as load_digit makes it
+    from the same image; ImageError naming the image when it holds no ink."""
+    try:
+        return to_mnist(ink).reshape(FIELD * FIELD)
+    except ImageError as exc:
+        raise ImageError(f"{source_name(source, name)}: {exc}") from None
+
+
 def load_ink(source, name=None):
     """An image file (path) or its bytes -> (ink (H, W) float32 in [0, 1], 0 on the paper,
     size (W, H) of the upright original in pixels): the ink map every reader starts from
@@ -129,7 +138,7 @@ def _open_source(source):
     """A file object for Image.open; empty, missing and folder sources fail here."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not len(source):                 # stdin or a request with nothing in it
-            raise ImageError("empty: nothing came in (0 bytes), not an image")
+            raise ImageError("empty (0 bytes came in), not an image")
         return io.BytesIO(source)
     path = Path(source)
     if path.is_dir():

@@ -37,7 +37,7 @@ from . import checkpoint, context, segment
 from . import reject as rejection
 from .datasets import trained_on
 from .errors import ImageError
-from .imaging import FIELD, load_digit, load_ink, source_name, to_mnist
+from .imaging import FIELD, digit_of, load_digit, load_ink, source_name, to_mnist
 from .layout import remove_rules, side_by_side
 
 
@@ -65,10 +65,7 @@ def read_digit(net, source, name=None, reject=True, on_note=None):
     dataset = trained_on(net.meta)
     if dataset.style == "mnist" and on_note:
         ink, _ = load_ink(source, name)            # load_digit's ink map, kept
-        try:
-            x = to_mnist(ink).reshape(FIELD * FIELD)
-        except ImageError as exc:
-            raise ImageError(f"{source_name(source, name)}: {exc}") from None
+        x = digit_of(ink, source, name)
         if side_by_side(remove_rules(ink)) > 1:
             on_note(f"{source_name(source, name)}: its writing stands apart in pieces side "
                     f"by side, as a number's digits do: --number reads a whole number")
@@ -94,8 +91,10 @@ def read_number(net, source, name=None, reject=True):
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
     if len(digits) > 1:
         is_digit = _accepts(net, x, reject, pieces=True)
-    else:   # an image of one digit: judged as `classify` judges it, all its ink together
-        is_digit = _accepts(net, load_digit(source, name)[None] if reject else x, reject)
+    else:   # an image of one digit: judged by the detector for whole images, on all its
+        # ink but ruled paper's lines (the piece may have left out specks of it)
+        whole = digit_of(remove_rules(ink), source, name) if reject else x[0]
+        is_digit = _accepts(net, whole[None], reject)
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []    # each digit as the reading scored it (cut pieces: with the window reader)
     for digit, ok in zip(digits, is_digit):

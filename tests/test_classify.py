@@ -184,7 +184,7 @@ def test_stdin(good, weights_dir):
     obj = json.loads(result.stdout)
     assert obj["path"] == "<stdin>" and obj["digit"] == 3
     empty = run("-", "--weights-dir", weights_dir, input=b"")
-    assert empty.exit_code == 1 and "<stdin>: empty: nothing came in (0 bytes)" in empty.stderr
+    assert empty.exit_code == 1 and "<stdin>: empty (0 bytes came in), not an image" in empty.stderr
 
 
 def test_a_folder_stands_for_its_images(good, tmp_path, weights_dir):

@@ -98,6 +98,18 @@ def test_a_number_of_one_piece_is_judged_as_a_single_image_is(shipped):
     assert reading.read_number(shipped, on_paper(ink, rng, "white"))[0]["number"] == "7"
 
 
+def test_one_digit_on_ruled_paper_is_a_digit_with_number(shipped):
+    """The whole image is judged without ruled paper's lines: with them, a digit shrank to
+    a mark in a wide striped field and half of these were "not a digit"."""
+    rng = np.random.default_rng(6)
+    turned_away = []
+    for digit in (1, 2, 3, 4, 5, 6, 7, 8):
+        ink, _ = pen_number([digit], rng, height=100)
+        answer, _ = reading.read_number(shipped, on_paper(ink, rng, "ruled"))
+        turned_away += [digit] * any(d["digit"] is None for d in answer["digits"])
+    assert turned_away == []
+
+
 def test_other_data_sets_have_no_detector(tmp_path):
     checkpoint.save(tmp_path / "clothes.npz", Network([784, 10, 10], seed=1),
                     {"dataset": "fashion-mnist"})
