@@ -34,10 +34,10 @@ class Main(click.Group):
             return super().invoke(ctx)
         except MnistnnError as exc:
             raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:  # a second Ctrl-C (train), or one nothing else handles
+        except KeyboardInterrupt as exc:  # a second Ctrl-C or kill (train), or one
             note("Interrupted: stopped at once. Files already written are whole (every "
                  "write is atomic).")
-            ctx.exit(130)
+            ctx.exit(getattr(exc, "exit_code", 130))     # 143 for kill (errors.Terminated)
         except BrokenPipeError:  # `mnistnn ... | head`: the reader left; leave quietly too
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(141)

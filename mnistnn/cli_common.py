@@ -7,6 +7,7 @@ import sys
 import click
 
 from . import datasets
+from .errors import Terminated
 
 ENV_DATA, ENV_WEIGHTS = datasets.ENV_DATA_DIR, "MNISTNN_WEIGHTS_DIR"
 
@@ -142,11 +143,6 @@ def load_data(data_dir, no_download, quiet, dataset=None):
     with DownloadProgress(quiet) as progress:
         return data.ensure(data_dir, allow_download=not no_download, on_note=note,
                            on_progress=progress, dataset=dataset)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised wherever the program is, so it cleans up as after Ctrl-C."""
-    exit_code = 128 + signal.SIGTERM
 
 
 @contextlib.contextmanager

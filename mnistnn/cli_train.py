@@ -5,6 +5,7 @@ range, help), so that the command and the library cannot disagree."""
 import dataclasses
 import json
 import shlex
+import signal
 from pathlib import Path
 
 import click
@@ -209,7 +210,7 @@ def _finish(ctx, outcome, say, next_step="mnistnn test"):
              f"{outcome['epoch'] + 1} after batch {outcome['batch']} of "
              f"{outcome['n_batches']}. Saved {outcome['latest']}; continue with:\n"
              f"  mnistnn train --resume {outcome['latest']}")
-        ctx.exit(143 if killed else 130)
+        ctx.exit(128 + signal.Signals[outcome["signal"]])        # 143 or 130
     if outcome["status"] == "early-stopped":
         say(f"Stopped early after epoch {outcome['epoch']}: no progress on the validation set")
     if outcome["best_validation_accuracy"] is not None:

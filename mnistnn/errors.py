@@ -26,3 +26,9 @@ class ImageError(MnistnnError, ValueError):
 
 class TrainingDiverged(MnistnnError):
     """The loss became NaN or infinite."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`), raised where the program is, so that it cleans up as after
+    Ctrl-C; the process then exits 143 (128 + SIGTERM), not Ctrl-C's 130."""
+    exit_code = 143

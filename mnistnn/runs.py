@@ -13,8 +13,8 @@ The policy lives here so that the Python API gets it as the CLI does:
   exactly as it was.
 - metrics.jsonl is rewritten whole, atomically, after every epoch; a damaged line (an
   interrupted append by an older mnistnn) is left out with a note, never fatal.
-- The first Ctrl-C asks the loop to stop after the current batch (graceful_interrupt);
-  a second one stops at once.
+- The first Ctrl-C or `kill` asks the loop to stop after the current batch
+  (graceful_interrupt); a second one stops at once.
 - A resumed run continues the saved settings and schedule bit for bit. Settings given
   explicitly change the rest of the run; `epochs` then means that many more epochs,
   and the schedule is laid out again over the new length (said in a note).
@@ -30,7 +30,7 @@ from pathlib import Path
 from . import checkpoint
 from .config import (ARCHITECTURE, TrainConfig, TrainState, check_fits_dataset, layers_text,
                      lr_at, normal_layers)
-from .errors import CheckpointError, MnistnnError
+from .errors import CheckpointError, MnistnnError, Terminated
 from .files import atomic_open, folder_lock, marked_png
 
 RUN_FILES = ("latest.npz", "best.npz", "metrics.jsonl", "training.png")
@@ -125,7 +125,7 @@ def graceful_interrupt():
 
     def handler(signum, frame):
         if pressed:
-            raise KeyboardInterrupt
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
         pressed.append(signum)
 
     previous = {kind: signal.signal(kind, handler) for kind in (signal.SIGINT, signal.SIGTERM)}

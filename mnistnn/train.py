@@ -95,7 +95,8 @@ class Trainer:
         return math.ceil(len(self.inputs) / self.config.batch_size)
 
     def run(self, on_batch=None, on_epoch=None, on_note=None):
-        """Train until config.epochs, early stopping or Ctrl-C; return a summary dict.
+        """Train until config.epochs, early stopping, Ctrl-C or kill; return a summary
+        dict (after a signal, its "signal": "SIGINT" or "SIGTERM").
 
         on_batch(batch, n_batches, loss) is called about 100 times per epoch;
         on_epoch(metrics) after each epoch; on_note(sentence) with news about the folder.
@@ -143,7 +144,7 @@ class Trainer:
                     folder.rmdir()                         # only if nothing was written
 
     def _train_epoch(self, on_batch, stop_requested):
-        """One pass over the shuffled training set; False if Ctrl-C stopped it."""
+        """One pass over the shuffled training set; False if Ctrl-C or kill stopped it."""
         cfg, net, B = self.config, self.net, self.config.batch_size
         rng = np.random.default_rng([cfg.seed, self.epoch])
         order = rng.permutation(len(self.inputs))
