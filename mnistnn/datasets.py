@@ -9,6 +9,7 @@ subfolder named after them).
 """
 import os
 import re
+import shlex
 from collections import namedtuple
 from pathlib import Path
 
@@ -145,8 +146,8 @@ def options(name=None, data_dir=None):
     """The options naming data set `name` and data_dir on a command line, when they are
     not the defaults: ['--dataset fashion-mnist', '--data-dir d'], or []."""
     words = [] if get(name).name == DEFAULT else [f"--dataset {get(name).name}"]
-    if data_dir and Path(data_dir) != default_data_dir():
-        words.append(f"--data-dir {data_dir}")
+    if data_dir and Path(data_dir).resolve() != default_data_dir().resolve():
+        words.append(f"--data-dir {shlex.quote(str(data_dir))}")   # pasted into a shell
     return words
 
 

@@ -51,6 +51,8 @@ def check_mirrors(mirrors):
         if local is not None and local.is_file():
             raise ValueError(f"{mirror} is a file: a mirror is the folder that holds the "
                              f"data set's files (here {local.parent})")
+        if local is not None and not local.exists():
+            raise ValueError(f"{mirror}: no such folder here")
 
 
 def mirror_url(mirror, name):

@@ -126,6 +126,17 @@ def test_a_mirror_of_another_scheme_is_refused_at_once(tmp_path, monkeypatch):
         data.download(tmp_path)
 
 
+def test_the_advice_spells_the_data_folder_as_a_shell_reads_it(tmp_path, monkeypatch):
+    """A folder with a space is quoted; the default folder, however written, is left out."""
+    from mnistnn import datasets
+
+    assert datasets.options(None, tmp_path / "my data") == [
+        f"--data-dir '{tmp_path / 'my data'}'"]
+    monkeypatch.chdir(tmp_path)
+    assert datasets.options(None, (tmp_path / "data").resolve()) == []
+    assert datasets.options("fashion-mnist", "data") == ["--dataset fashion-mnist"]
+
+
 def test_a_mirror_that_is_a_file_is_refused_at_once(mnist_dir, tmp_path):
     """--mirror names one of the files, not the folder that holds them: a usage error at
     once, not three tries of each file below a file."""
@@ -137,6 +148,9 @@ def test_a_mirror_that_is_a_file_is_refused_at_once(mnist_dir, tmp_path):
                 f"(here {one.resolve().parent if '://' in mirror else one.parent})") \
             in result.stderr
         assert "tries" not in result.stderr
+    gone = tmp_path / "no-such-mirror"
+    result = run("download", "--mirror", gone, "--data-dir", tmp_path / "d")
+    assert result.exit_code == 2 and f"{gone}: no such folder here" in result.stderr
 
 
 def test_failed_force_keeps_the_good_file(serve, mnist_dir, tmp_path):
