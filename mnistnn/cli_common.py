@@ -43,8 +43,12 @@ class Real(click.ParamType):
 
 class Whole(click.IntRange):
     """A whole number in a range: click's IntRange, named so that its refusal reads
-    "'1e20' is not a valid whole number" (click's own says "integer range")."""
+    "'1e20' is not a valid whole number" (click's own says "integer range"), shown as N
+    in --help."""
     name = "whole number"
+
+    def get_metavar(self, param, ctx=None):   # click 8.2 passes ctx, older ones do not
+        return "N"
 
 
 def check_output(path, param_hint, suffix=".png"):
