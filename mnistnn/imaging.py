@@ -25,6 +25,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 from .form import BOX, CENTRE_OF_MASS as CENTRE, SIDE as FIELD  # MNIST's form
+from .layout import remove_rules
 
 WORK_SIDE = 1024     # larger images are reduced to this first: time and memory stay bounded
 CANVAS = 80          # 4 x BOX: the scale at which stroke width is measured and adjusted
@@ -53,9 +54,22 @@ def digit_of(ink, source=None, name=None):
     """The MNIST form (784,) of an ink map (H, W) from load_ink, as load_digit makes it
     from the same image; ImageError naming the image when it holds no ink."""
     try:
-        return to_mnist(ink).reshape(FIELD * FIELD)
+        return mnist_form(ink).reshape(FIELD * FIELD)
     except ImageError as exc:
         raise ImageError(f"{source_name(source, name)}: {exc}") from None
+
+
+def mnist_form(ink):
+    """An ink map (H, W) -> the (28, 28) MNIST form of the digit in it: ruled or squared
+    paper's lines cleared when the image shows two or more (layout.remove_rules; a
+    digit on ruled paper otherwise shrinks to a mark in a striped field), then to_mnist.
+    An image under PAGE pixels a side is a digit cropped close, not a page: there a
+    stroke of the digit can pass for a rule (68 of MNIST's 10,000 test digits, as 28x28
+    images, showed two such bands)."""
+    return to_mnist(remove_rules(ink, least=2) if min(ink.shape) >= PAGE else ink)
+
+
+PAGE = 100   # pixels: the least side of an image that may show ruled paper (mnist_form)
 
 
 def load_ink(source, name=None):
@@ -402,5 +416,5 @@ def to_fashion(obj):
                   (FIELD + 1 - w) // 2)
 
 
-STYLES = {"mnist": lambda grey: to_mnist(ink_map(grey)),         # datasets.Dataset.style
+STYLES = {"mnist": lambda grey: mnist_form(ink_map(grey)),         # datasets.Dataset.style
           "fashion": lambda grey: to_fashion(object_map(grey))}

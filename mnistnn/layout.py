@@ -13,11 +13,15 @@ RULE_COVER = 0.8      # a rule crosses at least this share of the image
 
 # -- ruled paper ---------------------------------------------------------------------------
 
-def remove_rules(ink):
+def remove_rules(ink, least=1):
     """ink (H, W) without ruled lines: thin bands of rows (and of columns) whose ink covers
     RULE_COVER of the image are cleared, except where a stroke crosses them (judged with
-    the other direction's rules left out, so that rules do not cross each other)."""
+    the other direction's rules left out, so that rules do not cross each other). With
+    fewer than `least` such bands, ink as it is: an image of one digit cropped close
+    holds one band that may be the digit's own (a 7's bar), and paper shows several."""
     rows, cols = _rules(ink), _rules(ink.T)                   # (H,), (W,) bool
+    if _bands(rows) + _bands(cols) < least:
+        return ink
     clean = ink.copy()
     _clear(clean, rows, ink * ~cols[None, :])
     _clear(clean.T, cols, (ink * ~rows[:, None]).T)           # .T: a view of clean
@@ -34,6 +38,11 @@ def _rules(ink):
         if bottom - top > max(3, 0.03 * H):
             rule[top:bottom] = False                          # too thick to be a rule
     return rule
+
+
+def _bands(rule):
+    """How many runs of True the rule rows (n,) bool hold."""
+    return int(np.count_nonzero(np.diff(np.r_[0, rule.view(np.int8)]) == 1))
 
 
 def _clear(out, rule, judge):
