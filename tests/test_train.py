@@ -143,45 +143,29 @@ def test_ctrl_c_or_kill_in_a_real_process(tiny_mnist, tmp_path, signum, code, wo
     assert saved.meta["interrupted"] is True
 
 
-def test_a_second_kill_stops_at_once_with_143(tiny_mnist, tmp_path, monkeypatch):
-    """As a second Ctrl-C, but `kill` twice: exit 143, the status kill gives."""
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_ctrl_c_or_kill_stops_at_once(tiny_mnist, tmp_path, monkeypatch, signum,
+                                               code):
+    """The first Ctrl-C (or kill) asks for a stop after the batch; a second one, before
+    that stop is done, interrupts at once: exit 130 (143 for kill), one sentence, the last
+    checkpoint intact, the handlers as they were."""
     assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1, "-q").exit_code == 0
-    before = (tmp_path / "latest.npz").read_bytes()
+    before, handler = (tmp_path / "latest.npz").read_bytes(), signal.getsignal(signum)
 
-    def kill_twice(done, total, loss):
-        os.kill(os.getpid(), signal.SIGTERM)
-        os.kill(os.getpid(), signal.SIGTERM)
+    def signal_twice(done, total, loss):
+        os.kill(os.getpid(), signum)
+        os.kill(os.getpid(), signum)
 
     real_run = train.Trainer.run
     monkeypatch.setattr(train.Trainer, "run",
-                        lambda self, on_batch=None, **kw: real_run(self, kill_twice, **kw))
+                        lambda self, on_batch=None, **kw: real_run(self, signal_twice, **kw))
     result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
                         "--epochs", 1)
-    assert result.exit_code == 143 and isinstance(result.exception, SystemExit)
-    assert "Interrupted: stopped at once" in result.stderr
-    assert (tmp_path / "latest.npz").read_bytes() == before
-
-
-def test_a_second_ctrl_c_stops_at_once(tiny_mnist, tmp_path, monkeypatch):
-    """The first Ctrl-C asks for a stop after the batch; a second one, before that stop
-    is done, interrupts at once: exit 130, one sentence, the last checkpoint intact."""
-    assert train_tiny(tiny_mnist, tmp_path, "--epochs", 1, "-q").exit_code == 0
-    before, handler = (tmp_path / "latest.npz").read_bytes(), signal.getsignal(signal.SIGINT)
-
-    def press_twice(done, total, loss):
-        os.kill(os.getpid(), signal.SIGINT)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    real_run = train.Trainer.run
-    monkeypatch.setattr(train.Trainer, "run",
-                        lambda self, on_batch=None, **kw: real_run(self, press_twice, **kw))
-    result = train_tiny(tiny_mnist, tmp_path, "--resume", tmp_path / "latest.npz",
-                        "--epochs", 1)
-    assert result.exit_code == 130 and isinstance(result.exception, SystemExit)
+    assert result.exit_code == code and isinstance(result.exception, SystemExit)
     assert result.stderr.splitlines()[-1] == ("Interrupted: stopped at once. Files already "
                                               "written are whole (every write is atomic).")
     assert (tmp_path / "latest.npz").read_bytes() == before
-    assert signal.getsignal(signal.SIGINT) is handler           # restored
+    assert signal.getsignal(signum) is handler                  # restored
 
 
 def test_graceful_interrupt_turns_the_first_ctrl_c_into_a_flag():
