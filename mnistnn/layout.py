@@ -20,7 +20,7 @@ def remove_rules(ink, least=1):
     fewer than `least` such bands, ink as it is: an image of one digit cropped close
     holds one band that may be the digit's own (a 7's bar), and paper shows several."""
     rows, cols = _rules(ink), _rules(ink.T)                   # (H,), (W,) bool
-    if _bands(rows) + _bands(cols) < least:
+    if len(_bands(rows)) + len(_bands(cols)) < least:
         return ink
     clean = ink.copy()
     _clear(clean, rows, ink * ~cols[None, :])
@@ -33,23 +33,22 @@ def _rules(ink):
     covers RULE_COVER of the width. (H,) bool."""
     H, W = ink.shape
     rule = _dilate(ink > 0, max(2, W // 200)).mean(axis=1) >= RULE_COVER
-    edges = np.flatnonzero(np.diff(np.r_[0, rule.view(np.int8), 0]))
-    for top, bottom in zip(edges[::2], edges[1::2]):
+    for top, bottom in _bands(rule):
         if bottom - top > max(3, 0.03 * H):
             rule[top:bottom] = False                          # too thick to be a rule
     return rule
 
 
 def _bands(rule):
-    """How many runs of True the rule rows (n,) bool hold."""
-    return int(np.count_nonzero(np.diff(np.r_[0, rule.view(np.int8)]) == 1))
+    """The runs of True in rule (n,) bool, as (start, stop) pairs."""
+    edges = np.flatnonzero(np.diff(np.r_[0, rule.view(np.int8), 0]))
+    return list(zip(edges[::2], edges[1::2]))
 
 
 def _clear(out, rule, judge):
     """Clear the rule rows (H,) of out (H, W) in place, except in the columns where judge
     (H, W) has ink just above or below the band: a stroke crossing the rule."""
-    edges = np.flatnonzero(np.diff(np.r_[0, rule.view(np.int8), 0]))
-    for top, bottom in zip(edges[::2], edges[1::2]):
+    for top, bottom in _bands(rule):
         above = judge[max(top - 2, 0):top].max(axis=0, initial=0)
         below = judge[bottom:bottom + 2].max(axis=0, initial=0)
         crossing = _dilate((above > 0) | (below > 0), 1)     # (W,)
