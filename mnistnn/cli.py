@@ -201,7 +201,7 @@ def test_command(weights, weights_dir, dataset, data_dir, no_download, as_json, 
     threshold = min_accuracy
     net = load_network(weights, weights_dir, dataset, quiet)
     entry = datasets.trained_on(net.meta)
-    test_set = load_data(data_dir, no_download, quiet, entry.name)
+    test_set = load_data(data_dir, no_download, quiet, entry.name, splits=("test",))
     inputs = data.to_inputs(test_set.test_images)
     predicted = net.predict(inputs)
     result = report.test_report(test_set.test_labels, predicted, net.sizes[-1], entry)

@@ -139,14 +139,14 @@ def weights_dir_option(f):
                              f"(env {ENV_WEIGHTS}).")(f)
 
 
-def load_data(data_dir, no_download, quiet, dataset=None):
+def load_data(data_dir, no_download, quiet, dataset=None, splits=("train", "test")):
     """A data set (MNIST unless told) from data_dir, downloading what is missing (with a
-    progress bar)."""
+    progress bar); splits: the parts needed (data.ensure)."""
     from . import data
 
     with DownloadProgress(quiet) as progress:
         return data.ensure(data_dir, allow_download=not no_download, on_note=note,
-                           on_progress=progress, dataset=dataset)
+                           on_progress=progress, dataset=dataset, splits=splits)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
     load_dataset(name, data_dir)   uint8 images (N, 28, 28) and labels (N,), cached as .npy
     load_mnist(data_dir)           the same for MNIST
     ensure(data_dir, dataset=...)  load, first downloading whatever is missing
+                                   (splits=("test",): the test set alone, as `test` needs)
     to_inputs(images)              float32 (N, 784) in [0, 1], what the network eats
 
 The table of data sets is datasets.py; downloading is fetch.py.
@@ -22,13 +23,15 @@ FILES = datasets.get("mnist").files
 
 DataSet = namedtuple("DataSet", "train_images train_labels test_images test_labels")
 MNIST = DataSet  # the name it had when MNIST was the only one
+SPLITS = ("train", "test")
 
 
-def missing(data_dir=None, dataset=None):
-    """Names of the data set's files that are not in its folder."""
+def missing(data_dir=None, dataset=None, splits=SPLITS):
+    """Names of the data set's files for splits that are not in its folder."""
     entry = datasets.get(dataset)
     folder = datasets.folder(entry.name, data_dir)
-    return [name for name, _ in entry.files.values() if not (folder / name).is_file()]
+    return [name for key, (name, _) in entry.files.items()
+            if key.split("_")[0] in splits and not (folder / name).is_file()]
 
 
 def download_command(dataset=None, data_dir=None, force=False):
@@ -90,14 +93,16 @@ def _load_one(path, key, entry, data_dir):
     return array
 
 
-def load_dataset(name=None, data_dir=None):
+def load_dataset(name=None, data_dir=None, splits=SPLITS):
     """Data set `name` (default mnist) from its folder under data_dir: uint8 images
-    (N, 28, 28), uint8 labels (N,), for training and test."""
+    (N, 28, 28), uint8 labels (N,), for training and test (None for a split not asked
+    for: its files need not be there)."""
     entry = datasets.get(name)
     folder = datasets.folder(entry.name, data_dir)
     arrays = {key: _load_one(folder / file_name, key, entry, data_dir)
+              if key.split("_")[0] in splits else None
               for key, (file_name, _) in entry.files.items()}
-    for split in ("train", "test"):
+    for split in splits:
         n_images, n_labels = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_images != n_labels:
             raise IDXError(f"{folder}: the {split} set has {n_images} images "
@@ -116,12 +121,13 @@ def to_inputs(images):
     return np.multiply(images.reshape(len(images), -1), np.float32(1 / 255), dtype=np.float32)
 
 
-def ensure(data_dir=None, allow_download=True, on_note=None, dataset=None,
+def ensure(data_dir=None, allow_download=True, on_note=None, dataset=None, splits=SPLITS,
            **download_options):
-    """load_dataset(dataset, data_dir), first downloading whatever is missing (unless not
-    allowed). Runs started at once take turns to download (see fetch.download)."""
+    """load_dataset(dataset, data_dir, splits), first downloading the data set when a file
+    of those splits is missing (unless not allowed). Runs started at once take turns to
+    download (see fetch.download)."""
     entry = datasets.get(dataset)
-    absent = missing(data_dir, entry.name)
+    absent = missing(data_dir, entry.name, splits)
     if absent:
         folder = datasets.folder(entry.name, data_dir)
         if not allow_download:
@@ -132,4 +138,4 @@ def ensure(data_dir=None, allow_download=True, on_note=None, dataset=None,
             on_note(f"{entry.title} is not in {folder} yet: downloading it "
                     f"(--no-download turns this off)")
         download(data_dir, dataset=entry.name, on_note=on_note, **download_options)
-    return load_dataset(entry.name, data_dir)
+    return load_dataset(entry.name, data_dir, splits)

@@ -1,4 +1,5 @@
 """Downloads under pressure: time limits, bad options, parallel runs, signals, damaged files."""
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ from mnistnn import data, fetch, files
 from mnistnn.errors import DownloadError, IDXError
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
 MB = 1 << 20
 
 
@@ -221,8 +223,8 @@ def test_a_truncated_file_suggests_download_force(serve, mnist_dir, tmp_path):
     folder.mkdir()
     for name, _ in data.FILES.values():
         shutil.copy(mnist_dir / name, folder / name)
-    whole = (folder / TRAIN_IMAGES).read_bytes()
-    (folder / TRAIN_IMAGES).write_bytes(whole[:100_000])
+    whole = (folder / TEST_IMAGES).read_bytes()
+    (folder / TEST_IMAGES).write_bytes(whole[:100_000])
     with pytest.raises(IDXError, match=f"run `mnistnn download --force --data-dir {folder}`"):
         data.load_mnist(folder)
     result = invoke("test", "--data-dir", folder, "--no-download")
@@ -231,8 +233,26 @@ def test_a_truncated_file_suggests_download_force(serve, mnist_dir, tmp_path):
     # ... and that command mends it.
     mirror = serve(mnist_dir)
     fixed = invoke("download", "--force", "--data-dir", folder, "--mirror", mirror.url)
-    assert fixed.exit_code == 0 and (folder / TRAIN_IMAGES).read_bytes() == whole
-    assert data.load_mnist(folder).train_images.shape == (60000, 28, 28)
+    assert fixed.exit_code == 0 and (folder / TEST_IMAGES).read_bytes() == whole
+    assert data.load_mnist(folder).test_images.shape == (10000, 28, 28)
+
+
+def test_test_needs_only_the_test_files(mnist_dir, tmp_path):
+    """`test` reads the test set alone: a folder of the two t10k files is enough, and
+    a damaged training file there is never read."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for key in ("test_images", "test_labels"):
+        shutil.copy(mnist_dir / data.FILES[key][0], folder / data.FILES[key][0])
+    result = invoke("test", "--data-dir", folder, "--no-download", "--json")
+    assert result.exception is None and result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"] == 10000
+    (folder / TRAIN_IMAGES).write_bytes(b"\x1f\x8b\x08junk")
+    assert invoke("test", "--data-dir", folder, "--no-download", "-q").exit_code == 0
+    trained = invoke("train", "--data-dir", folder, "--no-download", "--epochs", "1",
+                     "--weights-dir", tmp_path / "w")
+    assert trained.exit_code == 1 and "train-labels-idx1-ubyte.gz" in trained.stderr
+    assert not (tmp_path / "w").exists()
 
 
 def test_the_default_folder_needs_no_data_dir_in_the_advice(tiny_mnist, tmp_path, monkeypatch):
