@@ -157,12 +157,21 @@ class Page:
         self.context.close()
 
 
+@pytest.fixture(scope="module")
+def fashion_site():
+    running = Running(checkpoint.load(checkpoint.shipped("fashion-mnist")))
+    yield running
+    running.stop()
+    assert running.errors == []
+
+
 @pytest.fixture
-def open_page(browser, site, tmp_path):
+def open_page(browser, site, fashion_site, tmp_path):
     pages = []
 
-    def opener(**context):
-        pages.append(Page(browser, f"http://127.0.0.1:{site.port}/", tmp_path, **context))
+    def opener(fashion=False, **context):
+        port = (fashion_site if fashion else site).port
+        pages.append(Page(browser, f"http://127.0.0.1:{port}/", tmp_path, **context))
         return pages[-1]
     yield opener
     for page in pages:
@@ -289,3 +298,54 @@ def test_a_hash_sign_is_not_a_digit(open_page):
     assert "best" in bar.get_attribute("class")
     assert page.page.locator("#imagined figure.current").count() == 0
     page.shoot("not-a-digit")
+
+
+def test_switching_to_numbers_and_back_keeps_the_drawing(open_page):
+    """The drawing moves to the other pad and is read again there (switching cleared it,
+    with no undo); the answer of the mode left is not shown in the new one."""
+    page = open_page(**LAPTOP)
+    page.draw(SEVEN)
+    assert page.text("#answer") == "7"
+    readings = int(page.page.get_attribute("body", "data-readings"))
+    page.page.click("#mode button[data-mode='number']")
+    page.page.wait_for_function(f"() => +document.body.dataset.readings > {readings}")
+    page.page.wait_for_selector("body[data-pending='0']")
+    assert page.text("#answer") == "7" and page.page.locator("#boxes rect").count() == 1
+    assert page.pixels("#pad").min() < 0.5 and not page.page.is_disabled("#undo")
+    page.page.click("#mode button[data-mode='digit']")
+    page.page.wait_for_selector("body[data-pending='0']")
+    assert page.text("#answer") == "7" and page.page.locator("#boxes rect").count() == 0
+    page.page.click("#undo")
+    assert page.text("#answer") == "?" and page.pixels("#pad").min() > 0.9
+
+
+def test_a_piece_of_a_number_turned_away_says_so(open_page):
+    page = open_page(**LAPTOP)
+    page.page.click("#mode button[data-mode='number']")
+    piece = {"box": [10, 10, 60, 90], "confidence": 0.9, "probabilities": [0.1] * 10}
+    page.page.evaluate("""(piece) => show({number: '2?', confidence: 0.5, digits: [
+        {...piece, digit: 2}, {...piece, box: [90, 10, 150, 90], digit: null, closest: 8}]})""",
+                       piece)
+    assert page.text("#confidence") == "2 pieces, 1 of them (?) not a digit"
+    captions = page.page.locator("#digits figcaption").all_inner_texts()
+    assert captions == ["2 · 90.0%", "? not a digit (closest: 8)"]
+
+
+@pytest.mark.parametrize("screen", ["laptop", "phone"])
+def test_the_fashion_page_speaks_of_clothes_and_shows_whole_class_names(open_page, screen):
+    page = open_page(fashion=True, **(LAPTOP if screen == "laptop" else PHONE))
+    words = page.text("body")
+    assert "Draw a piece of clothing" in words and "digit" not in words.lower()
+    assert "scaled to fit 20" not in page.page.inner_html(".seen")
+    labels = page.page.locator("#bars .bar .label")
+    assert labels.all_inner_texts()[0] == "T-shirt/top" and labels.count() == 10
+    cut = page.page.evaluate("""() => [...document.querySelectorAll('#bars .label')]
+        .filter(l => l.scrollHeight > l.clientHeight + 1 || l.scrollWidth > l.clientWidth + 1)
+        .map(l => l.textContent)""")
+    assert cut == []                                      # no name cut short
+    # The model card: a convolution followed by bn has its activation after the bn.
+    arch = page.text("#arch")
+    assert "conv32k3same → bn relu" in arch and "relu → bn" not in arch
+    assert page.page.evaluate("() => document.documentElement.scrollWidth") <= \
+        page.page.viewport_size["width"]
+    page.shoot(f"fashion-{screen}")

@@ -9,7 +9,7 @@ const SIZES = { digit: [280, 280], number: [700, 280] };   // the image sent, in
 const NARROW = window.matchMedia('(max-width: 700px)');      // a phone: a less wide pad
 
 const state = {
-  mode: 'digit', strokes: [], current: null, model: null,
+  mode: 'digit', noun: 'digit', nouns: 'single digits', strokes: [], current: null, model: null,
   pending: false, again: false, readings: 0,
 };
 
@@ -221,11 +221,14 @@ function show(answer) {
 function showNumber(answer) {
   const digits = answer.digits;
   const none = answer.number === null;             // no piece is a digit: a star, a line
+  const turnedAway = digits.filter((d) => d.digit === null).length;
   setAnswer(none ? (digits.length > 1 ? 'not a number' : 'not a digit') : answer.number);
   $('#answer').classList.toggle('reject', none);
   $('#confidence').textContent = none
     ? `closest: ${digits.map((d) => className(d.closest)).join('')}`
-    : `${digits.length} digit${digits.length > 1 ? 's' : ''}, ${pct(answer.confidence)} sure of all of them`;
+    : turnedAway
+      ? `${digits.length} pieces, ${turnedAway} of them (?) not a digit`
+      : `${digits.length} digit${digits.length > 1 ? 's' : ''}, ${pct(answer.confidence)} sure of all of them`;
   const list = $('#digits');
   list.replaceChildren(...digits.map((d) => {
     const item = document.createElement('figure');
@@ -233,7 +236,8 @@ function showNumber(answer) {
     canvas.width = canvas.height = 28;
     if (d.view) drawGrid(canvas, d.view, ink);
     const caption = document.createElement('figcaption');
-    caption.textContent = `${d.digit === null ? '–' : className(d.digit)} · ${pct(d.confidence)}`;
+    caption.textContent = d.digit === null ? `? not a digit (closest: ${className(d.closest)})`
+      : `${className(d.digit)} · ${pct(d.confidence)}`;
     item.append(canvas, caption);
     return item;
   }));
@@ -392,11 +396,14 @@ function highlightImagined(digit) {
 
 function showModel(model) {
   state.model = model;
+  word(model);
   // The layer spec's items (784,30,10 or 1x28x28,conv32k5,pool2,256,10); a pool has no unit.
   const items = model.layers ? model.layers.split(',') : model.sizes;
+  // A layer's activation follows it, or the batch normalisation (bn) right after it.
+  const bare = (n, i) => String(n).startsWith('pool') || items[i + 1] === 'bn';
   const layers = items.map((n, i) => (i === 0 ? `${n} pixels`
     : i === items.length - 1 ? `${n} ${model.output}`
-      : String(n).startsWith('pool') ? n : `${n} ${model.activation}`));
+      : bare(n, i) ? n : `${n} ${model.activation}`));
   $('#arch').textContent = layers.join(' → ');
   const accuracy = (v) => (v === null || v === undefined ? null : `${(100 * v).toFixed(2)}%`);
   const rows = [
@@ -405,7 +412,7 @@ function showModel(model) {
     ['Parameters', model.parameters.toLocaleString('en')],
     ['Test accuracy', accuracy(model.test_accuracy) || 'not recorded in the checkpoint'],
     ['Validation accuracy', accuracy(model.validation_accuracy)],
-    ['Reads', ['single digits', model.can.number && 'whole numbers',
+    ['Reads', [state.nouns, model.can.number && 'whole numbers',
       model.can.reject && '“not a digit”'].filter(Boolean).join(', ')],
   ];
   $('#card').replaceChildren(...rows.filter(([, v]) => v).map(([k, v]) => {
@@ -423,17 +430,52 @@ function showModel(model) {
   makeImagined(model.classes);
 }
 
+// The page's words for a model of something else than digits (Fashion-MNIST's clothes).
+const NOUNS = { 'fashion-mnist': ['piece of clothing', 'pieces of clothing'] };
+
+function word(model) {
+  const digits = model.classes.every((name, i) => name === String(i));
+  [state.noun, state.nouns] = NOUNS[model.dataset] || (digits ? ['digit', 'single digits'] : ['picture', 'pictures']);
+  if (digits) return;
+  const noun = state.noun;
+  $('.tagline').textContent = `Draw a ${noun}. A network written in numpy reads it as you draw.`;
+  $('#hint').textContent = `Draw a ${noun} here`;
+  $('#bars').setAttribute('aria-label', 'Probability of each class');
+  $('#bars').classList.add('named');                 // class names, written upwards
+  $('.seen .detail').textContent = ', the picture trimmed to what stands out and scaled so '
+    + 'its longer side is 28 pixels, as in Fashion-MNIST';
+  $('#inside-note').textContent = 'The hidden units that respond most to your drawing. Each '
+    + 'picture is a unit’s incoming weights: ink on red pixels excites it, on blue ones holds '
+    + 'it back; → Bag names the class it votes for most.';
+  $('.imagine .note').textContent = 'Each class as the network pictures it: a blank image '
+    + 'changed, pixel by pixel, until the network is sure.';
+  $('.foot code:last-of-type').textContent = 'GET /api/imagine/<class>.png';
+}
+
+// The drawing moves to the other pad: centred, shrunk (with its pen) if it would not fit.
+function movedStrokes(from, to) {
+  const scale = Math.min(1, to[0] / from[0], to[1] / from[1]);
+  const dx = (to[0] - from[0] * scale) / 2;
+  const dy = (to[1] - from[1] * scale) / 2;
+  return state.strokes.map((s) => ({
+    ...s, width: s.width * scale, points: s.points.map(([x, y]) => [x * scale + dx, y * scale + dy]),
+  }));
+}
+
 function setMode(mode) {
-  if (mode === state.mode) return;
+  if (mode === state.mode || state.current) return;
+  const from = logicalSize();
   state.mode = mode;
   SIZES.number = NARROW.matches ? [560, 280] : [700, 280];
+  state.strokes = movedStrokes(from, logicalSize());
   document.body.classList.toggle('number-mode', mode === 'number');
   document.querySelectorAll('#mode button').forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.mode === mode)));
-  $('#hint').textContent = mode === 'number' ? 'Write a number here, digit by digit' : 'Draw a digit here';
+  $('#hint').textContent = mode === 'number' ? 'Write a number here, digit by digit' : `Draw a ${state.noun} here`;
   $('#digits').hidden = mode !== 'number';
   $('#bars').hidden = mode === 'number';
-  clear();
+  showNothing();                                   // the other mode's answer is not this one's
   fitPad();
+  changed();                                       // read again, in the new mode
 }
 document.querySelectorAll('#mode button').forEach((b) => b.addEventListener('click', () => setMode(b.dataset.mode)));
 
