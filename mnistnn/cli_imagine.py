@@ -1,6 +1,7 @@
 """`mnistnn imagine`: what the network thinks a digit (or a class) looks like, as a PNG."""
 import json
 import re
+from pathlib import Path
 
 import click
 
@@ -93,11 +94,12 @@ def imagine(digit, output, weights, weights_dir, dataset, method, steps, scale, 
                                    colormap=colormap, font_size=2 * scale if scale >= 6 else None)
     else:
         picture = pictures.digit_image(images[0], scale, colormap)
+    replaced = Path(path).exists()      # check_output let it through: an earlier picture
     try:
         pictures.save_png(picture, path)
     except OSError as exc:
         raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
-    _report(digit, path, picture.size, method, str(source), results, as_json)
+    _report(digit, path, picture.size, method, str(source), results, as_json, replaced)
 
 
 def _chosen(digit, dataset):
@@ -125,17 +127,19 @@ def _captions(results, names):
     return [f"{r['name']}\nseen as {r['seen_name']} ({r['confidence']:.0%})" for r in results]
 
 
-def _report(digit, path, size, method, source, results, as_json):
-    """The self-check on stdout, as sentences or one JSON object."""
+def _report(digit, path, size, method, source, results, as_json, replaced=False):
+    """The self-check on stdout, as sentences or one JSON object; replaced: path held an
+    earlier picture of mnistnn's, now written over."""
     if as_json:
         head = {"output": str(path), "width": size[0], "height": size[1], "method": method,
                 "weights": source}
         body = {"digit": "all", "results": results} if digit == "all" else results[0]
         click.echo(json.dumps({**head, **body}))
         return
+    wrote = "Replaced the earlier picture" if replaced else "Wrote"
     if digit != "all":
         r = results[0]
-        click.echo(f"Wrote {path} ({size[0]}x{size[1]}): what the network thinks "
+        click.echo(f"{wrote} {path} ({size[0]}x{size[1]}): what the network thinks "
                    f"{_a(r['name'])} looks like.")
         click.echo(f"Fed back to the network, it is read as {_a(r['seen_name'])} with "
                    f"probability {r['confidence']:.1%}"
@@ -143,7 +147,7 @@ def _report(digit, path, size, method, source, results, as_json):
                       f" ({_a(r['name'])} gets {r['probability']:.1%})."))
         return
     kind = "digit" if results[0]["name"] == "0" else "class"
-    click.echo(f"Wrote {path} ({size[0]}x{size[1]}): what the network thinks each {kind} "
+    click.echo(f"{wrote} {path} ({size[0]}x{size[1]}): what the network thinks each {kind} "
                f"looks like. Fed back to the network, they are read as:")
     width = max(len(r["name"]) for r in results)
     for r in results:

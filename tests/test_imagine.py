@@ -380,6 +380,10 @@ def test_imagining_again_replaces_its_own_picture_only(weights, tmp_path, monkey
         assert json.loads(result.stdout)["digit"] == int(digit)
     with Image.open(out) as png:
         assert png.text["Software"].startswith("mnistnn")
+    first = run("7", "--weights", weights, "-o", tmp_path / "seven.png", "--steps", "5")
+    again = run("7", "--weights", weights, "-o", tmp_path / "seven.png", "--steps", "5")
+    assert first.stdout.startswith(f"Wrote {tmp_path / 'seven.png'} ")      # says so
+    assert again.stdout.startswith(f"Replaced the earlier picture {tmp_path / 'seven.png'} ")
 
 
 def test_a_read_only_folder_is_refused_before_the_work(tmp_path, read_only):
