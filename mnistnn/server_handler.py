@@ -110,10 +110,15 @@ class Handler(BaseHTTPRequestHandler):
     def _check(self, allowed):
         """Refuse a method the route does not take, and (on loopback) a foreign Host: a
         web site that renames itself to 127.0.0.1 (DNS rebinding) cannot reach the API."""
+        if "GET" in allowed:
+            allowed = allowed + ("HEAD",)          # a GET's headers alone (_send)
         if self.command not in allowed:
             raise ApiError(405, f"{self.command} is not allowed here: use "
                                 f"{' or '.join(allowed)}", allowed=allowed)
-        host = self.headers.get("Host") or ""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            raise ApiError(400, f"the request has {len(hosts)} Host headers: send one")
+        host = hosts[0] if hosts else ""
         try:
             name = urlsplit(f"//{host}").hostname or ""
         except ValueError:
@@ -173,6 +178,16 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True       # the unread body must not pass for a request
         extra = {"Allow": ", ".join(allowed)} if allowed else None
         self._send(status, *_json({"error": message, "status": status}), extra=extra)
+
+    def parse_request(self):
+        """http.server's, but headers that stop arriving for idle_seconds get 408 (it
+        closed the connection without a word)."""
+        try:
+            return super().parse_request()
+        except TimeoutError:
+            self.send_error(408, f"the request's headers stopped arriving: nothing came "
+                                 f"for {self.server.idle_seconds:g} s")
+            return False
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own errors (a bad request line, headers too long, ...) as JSON."""

@@ -228,13 +228,13 @@ def test_unknown_paths_get_404(page, path):
 
 
 @pytest.mark.parametrize("method, path, allowed", [
-    ("PUT", "/api/model", "GET"), ("DELETE", "/", "GET"), ("POST", "/", "GET"),
-    ("GET", "/api/classify", "POST"), ("OPTIONS", "/api/classify", "POST"),
-    ("PATCH", "/api/imagine/3.png", "GET")])
+    ("PUT", "/api/model", "GET, HEAD"), ("DELETE", "/", "GET, HEAD"),
+    ("POST", "/", "GET, HEAD"), ("GET", "/api/classify", "POST"),
+    ("OPTIONS", "/api/classify", "POST"), ("PATCH", "/api/imagine/3.png", "GET, HEAD")])
 def test_wrong_methods_get_405_with_allow(page, method, path, allowed):
     status, response, answer = page.request(method, path, body=b"x" if method != "GET" else None)
     assert status == 405 and response.getheader("Allow") == allowed
-    assert answer["error"] == f"{method} is not allowed here: use {allowed}"
+    assert answer["error"] == f"{method} is not allowed here: use {allowed.replace(', ', ' or ')}"
 
 
 def test_a_foreign_host_name_is_refused_on_loopback(page):
@@ -353,6 +353,30 @@ def test_a_body_that_stalls_gets_408(net):
         assert answer["error"] == "the request body stopped arriving: nothing came for 0.5 s"
     finally:
         running.stop()
+
+
+def test_headers_that_stall_get_408_not_silence(net):
+    """Headers that stop for idle_seconds: http.server closed without a word."""
+    running = Running(net, request_seconds=30, idle_seconds=0.5)
+    try:
+        with socket.create_connection(("127.0.0.1", running.port), timeout=10) as slow:
+            slow.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+            status, answer = parse_raw(receive_all(slow))
+        assert status == 408
+        assert answer["error"] == "the request's headers stopped arriving: nothing came for 0.5 s"
+    finally:
+        running.stop()
+
+
+def test_head_is_a_gets_headers_and_two_host_headers_are_refused(page):
+    status, response, body = page.request("HEAD", "/")
+    assert status == 200 and not body and int(response.getheader("Content-Length")) > 1000
+    status, answer = page.raw(b"HEAD /api/classify HTTP/1.1\r\nHost: localhost\r\n"
+                              b"Connection: close\r\n\r\n")
+    assert status == 405 and answer is None                  # headers only
+    status, answer = page.raw(b"GET /api/model HTTP/1.1\r\nHost: localhost\r\n"
+                              b"Host: evil.example\r\nConnection: close\r\n\r\n")
+    assert status == 400 and answer["error"] == "the request has 2 Host headers: send one"
 
 
 def test_headers_sent_a_byte_at_a_time_are_cut_off_in_time(page):
