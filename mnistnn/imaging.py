@@ -9,7 +9,8 @@ MNIST digits are light ink on black, scaled so the longer side of the ink is 20 
 steps, the last of which does four things:
 
     read_grey   first frame, EXIF orientation, transparency over white, any mode -> grey
-    ink_map     polarity from the border, uneven light removed, paper noise thresholded
+    ink_map     polarity from the border, uneven light removed, paper noise thresholded,
+                the photo's margins (a table, dark corners) cleared
     to_mnist    crop to the ink (_crop), thin pen lines thickened to MNIST's stroke width
                 (_thicken), longer side scaled to 20 px, centre of mass moved to
                 (14, 14) of the 28x28 field (_centre)
@@ -25,7 +26,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 from .form import BOX, CENTRE_OF_MASS as CENTRE, SIDE as FIELD  # MNIST's form
-from .layout import remove_rules
+from .layout import remove_margins, remove_rules
 
 WORK_SIDE = 1024     # larger images are reduced to this first: time and memory stay bounded
 CANVAS = 80          # 4 x BOX: the scale at which stroke width is measured and adjusted
@@ -209,7 +210,7 @@ def ink_map(grey):
                          "from the background)")
     low = max(5 * sigma, 0.15 * peak)
     full = max(float(np.percentile(r[r > low], 75)), low + 1e-3)  # a stroke's core
-    return np.clip((r - low) / (full - low), 0, 1).astype(np.float32)
+    return remove_margins(np.clip((r - low) / (full - low), 0, 1).astype(np.float32))
 
 
 def _bright(grey):
@@ -219,7 +220,7 @@ def _bright(grey):
     # JPEG and paper grain average out; a long strip (a line of digits) is blurred by its
     # height's measure, not its length's, or its thin strokes would fade away.
     x = _box_blur(grey, round(min(max(grey.shape), 4 * min(grey.shape)) / 400))
-    paper = _border_level(x)
+    paper = _paper_level(x)
     if paper - x.min() >= x.max() - paper:   # the ink is the extreme further from the paper
         x, paper = 1 - x, 1 - paper          # dark ink: flip, so that ink is bright
     return x, paper
@@ -231,9 +232,20 @@ def _frame(x):
     return np.concatenate([x[:m].ravel(), x[-m:].ravel(), x[:, :m].ravel(), x[:, -m:].ravel()])
 
 
-def _border_level(x):
-    """The paper's grey level, estimated as the median of a thin frame around x (H, W)."""
-    return float(np.median(_frame(x)))
+def _paper_level(x):
+    """The paper's grey level: the median of a thin frame around x (H, W), where the
+    paper shows, unless a quarter of the frame or more is at the level of the whole
+    image's median, far from it (PAPER_GAP): then a table or a shadow along the edges
+    fills most of the frame, and the paper is what fills most of the image."""
+    frame = _frame(x)
+    paper = float(np.median(frame))
+    most = float(np.median(x[::4, ::4]))
+    if abs(most - paper) > PAPER_GAP and np.mean(np.abs(frame - most) < PAPER_GAP / 2) >= 0.25:
+        return most
+    return paper
+
+
+PAPER_GAP = 0.25   # of black to white
 
 
 def _background(x, level, rounds=4):

@@ -102,6 +102,40 @@ def _union(n, a, b):
         root = new
 
 
+# -- a photo's margins ------------------------------------------------------------------------
+
+MARGIN = 0.15   # of the image's shorter side: how far in from its edge a margin reaches
+
+
+def remove_margins(ink):
+    """Ink (H, W) with what lies along the photo's edges cleared: the table beside the
+    sheet, the dark wedges at the corners of a sheet shot a little crooked. Such a margin
+    is a component of the ink that touches an edge, lies (90% of it) within MARGIN of the
+    edges, and runs along a third of an edge or more; a digit does not, even one that
+    touches an edge. It is cleared only when other ink remains: a line drawn along the
+    edge of an otherwise empty image is what the image shows. Paper all round (the
+    usual case) costs one look at the edges."""
+    mask = ink > 0
+    if not (mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()):
+        return ink
+    H, W = ink.shape
+    labels = components(mask)
+    edges = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    ys, xs = np.nonzero(mask)
+    own, band = labels[ys, xs], MARGIN * min(H, W)
+    near = np.minimum(np.minimum(ys, H - 1 - ys), np.minimum(xs, W - 1 - xs)) < band
+    margins = []
+    for k in edges[edges > 0]:
+        mine = own == k
+        long = np.ptp(ys[mine]) + 1 >= H / 3 or np.ptp(xs[mine]) + 1 >= W / 3
+        if long and near[mine].mean() >= 0.9:
+            margins.append(k)
+    kept = ~np.isin(labels, margins)
+    if not margins or not (mask & kept).any():
+        return ink
+    return np.where(kept, ink, 0).astype(ink.dtype)
+
+
 # -- the line's geometry -----------------------------------------------------------------------
 
 def line_height(ys, labels):
