@@ -205,9 +205,13 @@ def ink_map(grey):
     peak = float(r.max())
     quiet = np.abs(r[r < 0.5 * peak])    # the paper's noise: pixels well below the ink
     sigma = 1.4826 * float(np.median(quiet)) if quiet.size else 0.0
-    if peak < max(MIN_CONTRAST, 8 * sigma):
-        raise ImageError("no digit found: the image is blank (no ink stands out "
-                         "from the background)")
+    if peak < MIN_CONTRAST:
+        raise ImageError(f"no digit found: the image is blank, or its ink too faint (the "
+                         f"darkest mark differs from the paper by {peak:.0%} of black to "
+                         f"white; it takes {MIN_CONTRAST:.0%})")
+    if peak < 8 * sigma:
+        raise ImageError("no digit found: the image is blank (no ink stands out from the "
+                         "paper's grain and noise)")
     low = max(5 * sigma, 0.15 * peak)
     full = max(float(np.percentile(r[r > low], 75)), low + 1e-3)  # a stroke's core
     return remove_margins(np.clip((r - low) / (full - low), 0, 1).astype(np.float32))

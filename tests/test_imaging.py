@@ -441,6 +441,10 @@ BAD = {   # name -> (bytes, words the sentence must hold)
     "blank-white.png": (encode(Image.new("RGB", (200, 200), "white")), "blank"),
     "blank-grey-paper.jpg": (noisy_blank_jpeg(), "blank"),
     "blank-transparent.png": (encode(Image.new("RGBA", (64, 64), (0, 0, 0, 0))), "blank"),
+    # faint pencil, paper 240 and ink 220: says how faint, not only "blank"
+    "pencil.png": (encode(Image.fromarray(np.where(np.asarray(SEVEN) > 0, 220, 240)
+                                          .astype(np.uint8))),
+                   "blank, or its ink too faint (the darkest mark differs from the paper by 8%"),
     "huge.png": (declared_png(100_000, 100_000), "decompression bomb"),
     "large.png": (declared_png(10_000, 10_000), "decompression bomb"),   # Pillow only warns
 }
