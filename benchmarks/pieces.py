@@ -2,8 +2,9 @@
 the digits really are: what the window reader (benchmarks/window_reader.py) learns a
 right cut from a wrong one by.
 
-    right, digits, wrong = pieces(images, labels, lines, seed)
-    # right (n, 784) and wrong (m, 784) MNIST forms, digits (n,) the right ones' labels
+    right, digits, wrong, holding = pieces(images, labels, lines, seed)
+    # right (n, 784) and wrong (m, 784) MNIST forms, digits (n,) the right ones' labels,
+    # holding (m,): the wrong ones that hold most of a second digit (context=True only)
 
 Each line is made as benchmarks/numbers.py makes its numbers, but of training digits (or
 pen strokes), and cut by segment.candidates exactly as `classify --number` cuts it:
@@ -29,19 +30,29 @@ LAYOUTS = {"touching": 3, "pen-touching": 1, "separated": 1, "slanted": 1}
 RIGHT, WRONG = 0.8, 0.5
 
 
-def pieces(images, labels, lines, seed, context=False):
-    """Right pieces, their digits and wrong pieces (MNIST forms, float32) of `lines` lines
-    of 4-6 of the digits images (N, 28, 28) uint8, labels (N,).
+def pieces(images, labels, lines, seed, context=False, ones=0.0, layouts=LAYOUTS):
+    """Right pieces, their digits, wrong pieces (MNIST forms, float32) of `lines` lines
+    of 4-6 of the digits images (N, 28, 28) uint8, labels (N,), and which wrong ones hold
+    another digit (all False unless context).
 
     context=True: the pieces as the context reader sees them, among their neighbours
     (context.frames, float16 to halve the memory), and a piece whose box holds most
     (HOLDS) of another digit's box is not one digit, however well it matches its own
-    digit's box: a thin 1 tucked against a 7 barely widens the 7's box."""
+    digit's box: a thin 1 tucked against a 7 barely widens the 7's box. Such a piece is
+    kept (as wrong) even when its box matches its own digit's only loosely (IoU between
+    WRONG and RIGHT, left out otherwise): a 1 and its neighbour read as one digit is the
+    reading's most common mistake on touching numbers.
+    ones: the share of the digits that are 1s (drawn from the 1s of images), 0: as drawn.
+    layouts: {layout: lines of it per sum of the values}."""
     rng = np.random.default_rng(seed)
-    right, digits, wrong = [], [], []
-    for layout, share in LAYOUTS.items():
-        for _ in range(lines * share // sum(LAYOUTS.values())):
+    right, digits, wrong, holding = [], [], [], []
+    one = np.flatnonzero(np.asarray(labels) == 1)
+    for layout, share in layouts.items():
+        for _ in range(lines * share // sum(layouts.values())):
             pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+            if ones:
+                chosen = rng.random(len(pick)) < ones
+                pick[chosen] = rng.choice(one, int(chosen.sum()), replace=False)
             if layout == "pen-touching":
                 ink, boxes = pen_number(labels[pick], rng, layout="touching")
             else:
@@ -58,14 +69,18 @@ def pieces(images, labels, lines, seed, context=False):
             overlap = np.array([[iou(b, t) for t in truth] for b in found_boxes])
             best = overlap.max(axis=1)                              # (groups,)
             ok, bad = best >= RIGHT, best < WRONG
+            two = np.zeros(len(best), dtype=bool)
             if context:
                 two = np.array([_holds_another(b, truth, k) for b, k in
                                 zip(found_boxes, overlap.argmax(axis=1))], dtype=bool)
-                ok, bad = ok & ~two, bad | (ok & two)
+                two &= best >= WRONG
+                ok, bad = ok & ~two, bad | two
             right.append(forms[0][ok])
             digits.append(labels[pick][overlap.argmax(axis=1)][ok])
             wrong.append(forms[0][bad])
-    return np.concatenate(right), np.concatenate(digits), np.concatenate(wrong)
+            holding.append(two[bad])
+    return (np.concatenate(right), np.concatenate(digits), np.concatenate(wrong),
+            np.concatenate(holding))
 
 
 HOLDS = 0.6

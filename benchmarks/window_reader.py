@@ -41,7 +41,7 @@ LINES, WRONG, MISCUT = 1200, 60000, 20000
 def training_set(mnist):
     """(inputs (N, 784) float32, labels (N,) 0-10) as the module's docstring says."""
     x, y = data.to_inputs(mnist.train_images), mnist.train_labels
-    right, digits, wrong = pieces(mnist.train_images[:50000], y[:50000], LINES, seed=9)
+    right, digits, wrong, _ = pieces(mnist.train_images[:50000], y[:50000], LINES, seed=9)
     wrong = wrong[np.random.default_rng(10).choice(len(wrong), WRONG, replace=False)]
     miscut, _ = touching.windows(x[:50000], y[:50000], MISCUT, np.random.default_rng(8),
                                  miscut=True)
