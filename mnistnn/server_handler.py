@@ -7,6 +7,7 @@ traceback. The server (server.py) sets the limits this handler enforces.
 import ipaddress
 import json
 import re
+import socket
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -184,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
         closed the connection without a word)."""
         try:
             return super().parse_request()
-        except TimeoutError:
+        except socket.timeout:           # TimeoutError from Python 3.10 on; not in 3.9
             self.send_error(408, f"the request's headers stopped arriving: nothing came "
                                  f"for {self.server.idle_seconds:g} s")
             return False
