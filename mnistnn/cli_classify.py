@@ -192,12 +192,13 @@ def _format(name, answer, top, as_json, classes=None):
         return json.dumps({"path": name, **answer})
     if "digits" in answer:
         return f"{name}: {_number_text(answer)}"
-    if answer["digit"] is None:
-        return f"{name}: not a digit (closest: {answer['closest']}, {_percent(answer)})"
     p = answer["probabilities"]
     order = sorted(range(len(p)), key=lambda d: -p[d])
     best = [f"{classes[d] if classes else d} ({100 * p[d]:.1f}%)" for d in order[:top]]
-    return f"{name}: {best[0]}" + (f"; then {', '.join(best[1:])}" if top > 1 else "")
+    then = f"; then {', '.join(best[1:])}" if top > 1 else ""
+    if answer["digit"] is None:
+        return f"{name}: not a digit (closest: {answer['closest']}, {_percent(answer)}){then}"
+    return f"{name}: {best[0]}{then}"
 
 
 def _number_text(answer):

@@ -272,6 +272,11 @@ def test_classify_says_not_a_digit(star_and_letter, tmp_path):
                  "--weights-dir", weights_dir)
     assert set(json.loads(forced.stdout)) == {"path", "digit", "label", "name", "confidence",
                                               "probabilities"}
+    top = run("classify", star_and_letter / "star.png", "--top", "3", "--weights-dir",
+              weights_dir)                                  # the runners-up are shown too
+    line = top.stdout.strip()
+    assert re.fullmatch(r".+: not a digit \(closest: \d, \d+\.\d%\); then \d \(\d+\.\d%\), "
+                        r"\d \(\d+\.\d%\)", line), line
 
 
 def test_your_own_model_says_not_a_digit_without_any_fitting(star_and_letter, tmp_path):
