@@ -96,7 +96,7 @@ def classify(images, weights, weights_dir, dataset, number, no_reject, top, as_j
                                  f".webp, ...) in this folder")
             hints = []       # said after the answer
             if number:
-                answer, x = read_number(net, source, name, reject=not no_reject)  # (k, 784)
+                answer, x = read_number(net, source, name, not no_reject, hints.append)
             else:
                 answer, x = read_digit(net, source, name, not no_reject, hints.append)
         except ImageError as exc:

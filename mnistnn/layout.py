@@ -182,6 +182,36 @@ def side_by_side(ink, gap=0.2, tall=0.5, speck=0.15):
     return sum(bottom - top >= tall * height for top, bottom, _, _ in groups)
 
 
+def marks_between(ink, boxes, least=0.1, most=0.5):
+    """Which gaps between neighbouring digits hold a mark the reading left out (a decimal
+    point, a comma, a dash): [k, ...], k for the gap between boxes[k] and boxes[k + 1]
+    (x0, y0, x1, y1 in ink's pixels, left to right). A mark is a component of ink (H, W)
+    that touches no digit's box, stands between the two digits' centres and, by its
+    middle, between their tops and a little below their bottoms, and is from `least` to
+    `most` of the digits' median height on its longer side (smaller is dust, larger would
+    have been read)."""
+    if len(boxes) < 2:
+        return []
+    ys, xs = np.nonzero(ink)
+    labels = components(ink > 0)[ys, xs]
+    order = np.argsort(labels, kind="stable")
+    ys, xs, labels = ys[order], xs[order], labels[order]
+    first = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    y0, y1 = np.minimum.reduceat(ys, first), np.maximum.reduceat(ys, first) + 1
+    x0, x1 = np.minimum.reduceat(xs, first), np.maximum.reduceat(xs, first) + 1
+    b = np.asarray(boxes, dtype=float)                      # (k, 4)
+    height = float(np.median(b[:, 3] - b[:, 1]))
+    size = np.maximum(y1 - y0, x1 - x0)
+    apart = np.all((x1[:, None] <= b[None, :, 0]) | (x0[:, None] >= b[None, :, 2]) |
+                   (y1[:, None] <= b[None, :, 1]) | (y0[:, None] >= b[None, :, 3]), axis=1)
+    mark = apart & (size >= least * height) & (size <= most * height)
+    centres, middle, level = (b[:, 0] + b[:, 2]) / 2, (x0 + x1) / 2, (y0 + y1) / 2
+    return [k for k in range(len(b) - 1)
+            if np.any(mark & (middle > centres[k]) & (middle < centres[k + 1])
+                      & (level > min(b[k, 1], b[k + 1, 1]))           # within the line's
+                      & (level < max(b[k, 3], b[k + 1, 3]) + 0.1 * height))]   # band
+
+
 def stroke_width(ink):
     """The pen's width in pixels: the median length of the horizontal runs of ink."""
     d = np.diff(np.pad((ink > 0).view(np.int8), ((0, 0), (1, 1))), axis=1)

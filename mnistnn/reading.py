@@ -38,7 +38,7 @@ from . import reject as rejection
 from .datasets import trained_on
 from .errors import ImageError
 from .imaging import FIELD, digit_of, load_digit, load_ink, source_name, to_mnist
-from .layout import remove_rules, side_by_side
+from .layout import marks_between, remove_rules, side_by_side
 
 
 def digit_answer(probabilities, is_digit=True, classes=None):
@@ -75,9 +75,11 @@ def read_digit(net, source, name=None, reject=True, on_note=None):
     return digit_answer(probabilities, _accepts(net, x[None], reject)[0], dataset.classes), x
 
 
-def read_number(net, source, name=None, reject=True):
+def read_number(net, source, name=None, reject=True, on_note=None):
     """Read the line of digits in an image, left to right: (answer dict, inputs (k, 784)),
-    boxes in the original image's pixels.
+    boxes in the original image's pixels. With on_note, a mark left out between two
+    digits (a decimal point, a comma, a dash: layout.marks_between) gets a sentence
+    saying where, as the number read has no place for it.
 
     Raises ImageError, one sentence naming the image, when it cannot be read, holds no
     ink, or holds more digit-sized pieces than a number (segment.MAX_DIGITS)."""
@@ -95,6 +97,11 @@ def read_number(net, source, name=None, reject=True):
         # ink but ruled paper's lines (the piece may have left out specks of it)
         whole = digit_of(remove_rules(ink), source, name) if reject else x[0]
         is_digit = _accepts(net, whole[None], reject)
+    gaps = marks_between(remove_rules(ink), [d.box for d in digits]) if on_note else []
+    if gaps:
+        where = ", ".join(f"{k + 1} and {k + 2}" for k in gaps)
+        on_note(f"{source_name(source, name)}: a mark between digits {where} is not part "
+                f"of the number read (a decimal point, a comma or a dash?)")
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []    # each digit as the reading scored it (cut pieces: with the window reader)
     for digit, ok in zip(digits, is_digit):

@@ -119,6 +119,46 @@ def test_a_number_read_as_one_digit_gets_a_hint_to_use_number(numbers, tmp_path)
     assert alone.exit_code == 0 and "--number" not in alone.stderr
 
 
+def test_a_mark_left_out_between_digits_is_told(numbers, tmp_path):
+    """'7.0' was read as 70 without a word: a mark between two digits that the number has
+    no place for (a decimal point, a comma, a dash) gets a note on stderr; the number,
+    and a number with no such mark, are as before."""
+    rng = np.random.default_rng(4)
+    ink, boxes = pen_number([7, 0, 5], rng, height=120)
+    x = (boxes[0][2] + boxes[1][0]) // 2                 # between the 7 and the 0
+    y = max(boxes[0][3], boxes[1][3]) - 8                 # at the line's foot
+    ink[y - 7:y + 7, x - 7:x + 7] = 1                     # a decimal point
+    (tmp_path / "dot.png").write_bytes(on_paper(ink, rng, "white"))
+    result = run(tmp_path / "dot.png", "--number")
+    assert result.exception is None and result.exit_code == 0, result.output
+    assert LINE.match(result.stdout.strip())["number"] == "705"
+    assert (f"{tmp_path / 'dot.png'}: a mark between digits 1 and 2 is not part of the "
+            f"number read (a decimal point, a comma or a dash?)") in result.stderr
+    plain = run(numbers["2026"][0], "--number")
+    assert LINE.match(plain.stdout.strip())["number"] == "2026"
+    assert "a mark between" not in plain.stderr
+
+
+def test_marks_between_digits_are_marks_in_the_line_not_dust_or_digits():
+    from mnistnn import layout
+
+    ink = np.zeros((200, 400), np.float32)
+    boxes = [(20, 40, 100, 160), (200, 40, 280, 160)]
+    for x0, y0, x1, y1 in boxes:
+        ink[y0:y1, x0:x1] = 1
+    dot = ink.copy()
+    dot[140:155, 140:155] = 1                                   # 15 px: a point
+    assert layout.marks_between(dot, boxes) == [0]
+    speck = ink.copy()
+    speck[150:153, 150:153] = 1                                 # 3 px: dust
+    above = ink.copy()
+    above[5:20, 140:155] = 1                                    # over the line
+    big = ink.copy()
+    big[60:140, 130:170] = 1                                    # digit-sized: read if a digit
+    assert layout.marks_between(speck, boxes) == layout.marks_between(above, boxes) == \
+        layout.marks_between(big, boxes) == layout.marks_between(dot, boxes[:1]) == []
+
+
 def test_pictures_are_not_written_into_a_folder_being_read(numbers, tmp_path):
     """Run twice, pictures written into a folder being read would be read as images the
     second time, and their pictures written too: refused, before any work."""
