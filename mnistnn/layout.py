@@ -152,6 +152,21 @@ def line_height(ys, labels):
     return float(tall[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
 
 
+def component_boxes(ink):
+    """The box of each 8-connected component of ink (H, W) > 0: (components, 4) int,
+    rows (top, bottom, left, right), bottom and right exclusive."""
+    ys, xs = np.nonzero(ink)
+    if not len(ys):
+        return np.zeros((0, 4), dtype=int)
+    labels = components(ink > 0)[ys, xs]
+    order = np.argsort(labels, kind="stable")
+    ys, xs, labels = ys[order], xs[order], labels[order]     # by component
+    first = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    return np.stack([np.minimum.reduceat(ys, first), np.maximum.reduceat(ys, first) + 1,
+                     np.minimum.reduceat(xs, first), np.maximum.reduceat(xs, first) + 1],
+                    axis=1)
+
+
 def side_by_side(ink, gap=0.2, tall=0.5, speck=0.15):
     """How many pieces of writing stand side by side in ink (H, W): groups of components
     whose columns are apart by more than `gap` of the writing's height, each group at
@@ -159,16 +174,9 @@ def side_by_side(ink, gap=0.2, tall=0.5, speck=0.15):
     numbers leaves them out: dust, the dots where squared paper's lines crossed) are not
     writing. A digit gives 1 (its parts share columns), "2026" written apart gives 4;
     neighbours that touch or lean over each other count as one."""
-    ys, xs = np.nonzero(ink)
-    if not len(ys):
+    boxes = component_boxes(ink)                           # (components, 4)
+    if not len(boxes):
         return 0
-    labels = components(ink > 0)[ys, xs]
-    order = np.argsort(labels, kind="stable")
-    ys, xs, labels = ys[order], xs[order], labels[order]     # by component
-    first = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    boxes = np.stack([np.minimum.reduceat(ys, first), np.maximum.reduceat(ys, first) + 1,
-                      np.minimum.reduceat(xs, first), np.maximum.reduceat(xs, first) + 1],
-                     axis=1)                               # (components, 4)
     size = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2])
     boxes = boxes[size >= speck * size.max()]
     height = boxes[:, 1].max() - boxes[:, 0].min()
@@ -192,13 +200,7 @@ def marks_between(ink, boxes, least=0.1, most=0.5):
     have been read)."""
     if len(boxes) < 2:
         return []
-    ys, xs = np.nonzero(ink)
-    labels = components(ink > 0)[ys, xs]
-    order = np.argsort(labels, kind="stable")
-    ys, xs, labels = ys[order], xs[order], labels[order]
-    first = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    y0, y1 = np.minimum.reduceat(ys, first), np.maximum.reduceat(ys, first) + 1
-    x0, x1 = np.minimum.reduceat(xs, first), np.maximum.reduceat(xs, first) + 1
+    y0, y1, x0, x1 = component_boxes(ink).T                 # (components,) each
     b = np.asarray(boxes, dtype=float)                      # (k, 4)
     height = float(np.median(b[:, 3] - b[:, 1]))
     size = np.maximum(y1 - y0, x1 - x0)

@@ -93,15 +93,15 @@ def read_number(net, source, name=None, reject=True, on_note=None):
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
     if len(digits) > 1:
         is_digit = _accepts(net, x, reject, pieces=True)
+        gaps = marks_between(remove_rules(ink), [d.box for d in digits]) if on_note else []
+        if gaps:
+            where = ", ".join(f"{k + 1} and {k + 2}" for k in gaps)
+            on_note(f"{source_name(source, name)}: a mark between digits {where} is not "
+                    f"part of the number read (a decimal point, a comma or a dash?)")
     else:   # an image of one digit: judged by the detector for whole images, on all its
         # ink but ruled paper's lines (the piece may have left out specks of it)
         whole = digit_of(remove_rules(ink), source, name) if reject else x[0]
         is_digit = _accepts(net, whole[None], reject)
-    gaps = marks_between(remove_rules(ink), [d.box for d in digits]) if on_note else []
-    if gaps:
-        where = ", ".join(f"{k + 1} and {k + 2}" for k in gaps)
-        on_note(f"{source_name(source, name)}: a mark between digits {where} is not part "
-                f"of the number read (a decimal point, a comma or a dash?)")
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []    # each digit as the reading scored it (cut pieces: with the window reader)
     for digit, ok in zip(digits, is_digit):

@@ -327,8 +327,7 @@ def test_margins_are_cleared_only_along_the_edges():
     framed[:, :20], framed[-25:, :] = 0.8, 0.8             # a table along two edges
     framed[:4, 100:110] = 1                                # a scrap of writing at the top
     cleared = layout.remove_margins(framed)
-    assert np.array_equal(cleared[:, 20:-25], framed[:, 20:-25]) or \
-        np.array_equal(cleared[:-25, 20:], framed[:-25, 20:])
+    assert np.array_equal(cleared[:-25, 20:], framed[:-25, 20:])   # the rest as it was
     assert cleared[:, :20].max() == 0 and cleared[-25:].max() == 0
     assert cleared[:4, 100:110].min() == 1                 # short: not a margin
     tight = np.zeros((200, 30), np.float32)
