@@ -8,8 +8,8 @@ from .cli_common import (Whole, check_output, load_network, model_dataset_option
                          weights_dir_option, weights_option)
 
 STDIN = "<stdin>"  # how `-` (an image piped in) is named in the output
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp",
-                  ".pbm", ".pgm", ".ppm", ".pnm")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".gif", ".bmp", ".tif", ".tiff",
+                  ".webp", ".pbm", ".pgm", ".ppm", ".pnm")  # .jfif: JPEGs saved from browsers
 
 
 @click.command()

@@ -202,10 +202,10 @@ def test_a_folder_stands_for_its_images(good, tmp_path, weights_dir):
 
 
 def test_find_images_lists_only_images(tmp_path):
-    for name in ("b.PNG", "a.jpg", "notes.txt", ".hidden.png", "c.webp"):
+    for name in ("b.PNG", "a.jpg", "notes.txt", ".hidden.png", "c.webp", "d.jfif"):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub.png").mkdir()
-    assert [p.name for p in find_images(tmp_path)] == ["a.jpg", "b.PNG", "c.webp"]
+    assert [p.name for p in find_images(tmp_path)] == ["a.jpg", "b.PNG", "c.webp", "d.jfif"]
 
 
 def test_save_preprocessed_writes_what_the_network_saw(good, tmp_path, weights_dir):
