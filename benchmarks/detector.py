@@ -43,10 +43,11 @@ import numpy as np  # noqa: E402
 from mnistnn import checkpoint, data, imaging, reject, touching  # noqa: E402
 from mnistnn.idx import read_idx  # noqa: E402
 from nondigit_images import fonts, nondigits  # noqa: E402
-from nondigit_training import training_nondigits  # noqa: E402
+from nondigit_training import straight_ones, training_nondigits  # noqa: E402
 from test_imaging import random_drawing, user_image  # noqa: E402
 
 TRAINING = 24000          # generated non-digits the detector trains on
+STRAIGHT_ONES = 3000      # and 1s drawn as straight strokes, beside MNIST's digits
 # The font folders the README's held-out figures were drawn from (Debian's packages
 # fonts-urw-base35, fonts-freefont-ttf, fonts-liberation). The held-out set draws its
 # glyphs from every installed font but DejaVu, and every image after the first glyph
@@ -73,6 +74,7 @@ def build(mnist, sizes=reject.SIZES, on_epoch=None, windows=False):
     digits = data.to_inputs(mnist.train_images)
     positive, negative = digits[:50000], training_nondigits(TRAINING, seed=2)
     if not windows:      # whole images: each read with its shifted copies
+        positive = np.concatenate([positive, straight_ones(STRAIGHT_ONES, seed=5)])
         return reject.fit(positive, negative, digits[50000:], sizes, on_epoch=on_epoch,
                           keep=reject.IMAGE_KEEP, shift=reject.SHIFT)
     labels = mnist.train_labels[:50000]

@@ -14,6 +14,7 @@ checkerboards and dots are never trained on):
                  (things photographed against paper)
     texture      noise blobs, hatching, stripes, gradients
     scribble     smooth random curves
+And one kind of digit beside MNIST's (straight_ones): 1s drawn as ruler-straight strokes.
 Each is drawn as a picture, dark on white, and read through imaging.ink_map and
 to_mnist, as a person's image is (less the file's encoding).
 """
@@ -32,10 +33,49 @@ def training_nondigits(n, seed=2):
     rng = np.random.default_rng(seed)
     makers = [glyph_image, glyph_image, stroke_image, polygon_image, silhouette_image,
               silhouette_image, texture_image, scribble_image]
+    return _forms(lambda k: makers[k % len(makers)](rng), n)
+
+
+def straight_ones(n, seed=5):
+    """n MNIST-form inputs (n, 784) float32 of 1s drawn as straight strokes, which the
+    detector learns as digits: a stem upright or leaning a little, sometimes a flag at
+    its top and a foot at its bottom. A ruler-straight stroke is rare among MNIST's
+    handwritten 1s and common among the non-digits (a letter's bar cut off by a crop, two
+    strokes drawn over each other), and the detector trained without these turned away a
+    1 drawn perfectly upright."""
+    rng = np.random.default_rng(seed)
+    return _forms(lambda k: straight_one_image(rng), n)
+
+
+def straight_one_image(rng):
+    """One 1: a straight stem of any pen width, a flag with probability 0.5, and under a
+    flag a foot with probability 0.4 (a foot alone is the symbol for perpendicular)."""
+    image = Image.new("L", (SIZE, SIZE), 0)
+    draw = ImageDraw.Draw(image)
+    pen = int(rng.uniform(0.02, 0.12) * SIZE) + 1
+    top, bottom = rng.uniform(0.08, 0.25) * SIZE, rng.uniform(0.75, 0.92) * SIZE
+    lean = rng.uniform(-0.12, 0.12) * (bottom - top) * (rng.random() < 0.7)
+    x = SIZE / 2 + rng.uniform(-0.1, 0.1) * SIZE
+    head, foot = (x + lean / 2, top), (x - lean / 2, bottom)
+    draw.line([head, foot], fill=255, width=pen)
+    tall = bottom - top
+    flag = rng.random() < 0.5
+    if flag:                                    # the flag, down to the left
+        length, angle = rng.uniform(0.12, 0.35) * tall, np.radians(rng.uniform(15, 65))
+        draw.line([head, (head[0] - length * np.cos(angle), top + length * np.sin(angle))],
+                  fill=255, width=pen)
+    if flag and rng.random() < 0.4:             # the foot, across the stem's end
+        half = rng.uniform(0.12, 0.3) * tall
+        draw.line([(foot[0] - half, bottom), (foot[0] + half, bottom)], fill=255, width=pen)
+    return image
+
+
+def _forms(make, n):
+    """n pictures make(k) (white ink on black) as MNIST-form inputs (n, 784) float32, read
+    dark on white through imaging.ink_map and to_mnist, as a person's image is."""
     out = []
     while len(out) < n:
-        image = makers[len(out) % len(makers)](rng)
-        mask = np.asarray(image)
+        mask = np.asarray(make(len(out)))
         if mask.max() < 128:
             continue
         try:
