@@ -11,6 +11,8 @@
                                 --reader-weights)
     choose_context_weights(args)  the context reader's weight and share, the same way
                                 (benchmarks/numbers.py --context-weights)
+    choose_narrow(args)         segment.NARROW and its weight, the same way
+                                (benchmarks/numbers.py --narrow-weights)
 """
 import time
 
@@ -246,6 +248,37 @@ def choose_reader_weights(args, n=100):
             print(f"| {a} | {b} | {np.mean(right[0::2]):.1%} | {np.mean(right[1::2]):.1%} | "
                   f"{kind['touching', 'white']:.1%} | {kind['separated', 'white']:.1%} | "
                   f"{kind['separated', 'ruled']:.1%} |", flush=True)
+
+
+def choose_narrow(args, n=100):
+    """How narrow ink must be for cutting it to cost (segment.NARROW) and what ("narrow" in
+    segment.FEATURES) on a grid, the other weights as shipped, on the numbers
+    choose_reader_weights reads (training digits 50,000-59,999, seed 4242)."""
+    net = checkpoint.load(checkpoint.locate(args.weights, args.weights_dir))
+    mnist = data.ensure(args.data_dir, allow_download=False)
+    counts = {kind: 3 * n if kind[0] == "touching" else n for kind in KINDS}
+    lines = cached_lines(net, mnist.train_images[50000:], mnist.train_labels[50000:],
+                         np.random.default_rng(4242), counts)
+    narrow, shipped = segment.FEATURES.index("narrow"), segment.NARROW
+    print("| narrow | weight | choosing half | checking half | touching | separated | ruled |"
+          "\n|---:|---:|---:|---:|---:|---:|---:|")
+    try:
+        for segment_narrow in (1.2, 1.4, 1.6, 1.8, 2.0):
+            segment.NARROW = segment_narrow
+            f = [segment.group_features(*line) for (line, _, _), _, _ in lines]
+            for weight in (0.0, 2.0, 4.0, 8.0, 16.0):
+                w = segment.WEIGHTS.copy()
+                w[narrow] = -weight
+                right = [read((line, fl, tall), w, segment.SKIP) == t
+                         for ((line, _, tall), t, _), fl in zip(lines, f)]
+                kind = {k: np.mean([r for r, (_, _, of) in zip(right, lines) if of == k])
+                        for k in KINDS[:3]}
+                print(f"| {segment.NARROW} | {weight} | {np.mean(right[0::2]):.1%} | "
+                      f"{np.mean(right[1::2]):.1%} | {kind['touching', 'white']:.1%} | "
+                      f"{kind['separated', 'white']:.1%} | {kind['separated', 'ruled']:.1%} |",
+                      flush=True)
+    finally:
+        segment.NARROW = shipped
 
 
 def choose_context_weights(args, n=100):

@@ -26,7 +26,8 @@ model.
 --cut-steps 0.1 0.085 reads touching numbers of training digits with guides that far
 apart (cuts.STEP); --reader-weights reads numbers of training digits 50,000-59,999 with
 the window reader's features weighed in turn (segment.WEIGHTS' "whole" and "reader");
---context-weights reads them with the context reader's weight and share in turn.
+--context-weights reads them with the context reader's weight and share in turn;
+--narrow-weights with segment.NARROW and the weight of cutting narrower ink in turn.
 """
 import argparse
 import os
@@ -210,6 +211,7 @@ def parse():
     parser.add_argument("--cut-steps", type=float, nargs="+", metavar="STEP")
     parser.add_argument("--reader-weights", action="store_true")
     parser.add_argument("--context-weights", action="store_true")
+    parser.add_argument("--narrow-weights", action="store_true")
     return parser.parse_args()
 
 
@@ -227,5 +229,8 @@ if __name__ == "__main__":
     elif args.context_weights:
         from methods import choose_context_weights
         choose_context_weights(args)
+    elif args.narrow_weights:
+        from methods import choose_narrow
+        choose_narrow(args)
     else:
         main()

@@ -400,6 +400,28 @@ def test_a_cut_digit_put_back_together_is_whole_ink():
     assert cut[[g for g, (i, j) in enumerate(line.groups) if j - i < n]].all()
 
 
+def test_cutting_ink_narrower_than_two_digits_costs():
+    """A piece of one component narrower than NARROW line heights pays half of how much
+    narrower it is ("narrow"); the whole component, and a component wide enough to hold
+    two digits, pay nothing."""
+    def score(crops, cut, frames):
+        return np.full((len(crops), 10), 0.1), np.zeros((len(crops), len(segment.EVIDENCE)))
+    narrow = segment.FEATURES.index("narrow")
+    for wide, costs in ((150, True), (320, False)):     # 0s 160 pixels tall
+        ink = np.asarray(pen_mask(0, (wide + 40, 180), (20, 10, wide + 20, 170), 8),
+                         dtype=np.float32) / 255
+        line = segment.candidates(ink, score)
+        f = segment.group_features(line.prims, line.groups, line.p, line.height,
+                                   line.evidence)
+        n = len(line.prims)
+        assert n > 1 and len({q.comp[0] for q in line.prims}) == 1
+        width = np.ptp(np.concatenate([q.u for q in line.prims])) + 1
+        share = max(0.0, segment.NARROW - width / line.height) / 2
+        assert (share > 0.2) if costs else (share == 0)
+        for g, (i, j) in enumerate(line.groups):
+            assert f[g, narrow] == pytest.approx(0.0 if j - i == n else share)
+
+
 def test_a_number_reads_as_its_pieces_were_scored(shipped, test_digits):
     """read_number answers each digit with the probabilities the reading chose it by (a
     cut piece's: the classifier's and the window reader's together), not the classifier's
