@@ -422,6 +422,27 @@ def test_cutting_ink_narrower_than_two_digits_costs():
             assert f[g, narrow] == pytest.approx(0.0 if j - i == n else share)
 
 
+@pytest.mark.slow
+def test_a_wide_digit_is_not_cut_into_a_1_and_a_digit(shipped, test_digits):
+    """Two numbers of MNIST test digits on ruled paper (seed 31, the 46th and 59th) whose
+    wide 4 was read as 14 and 6 as 10 before cutting narrow ink came to cost."""
+    images, labels = test_digits
+    rng, lines = np.random.default_rng(31), {}
+    for k in range(59):
+        pick = rng.choice(len(images), int(rng.integers(4, 7)), replace=False)
+        ink, _ = mnist_number(images[pick], rng, "separated")
+        lines[k] = on_paper(ink, rng, "ruled"), "".join(map(str, labels[pick]))
+    cases = [lines[45], lines[58]]
+    assert [read(shipped, image)["number"] for image, _ in cases] == ["63949", "636589"]
+    assert [truth for _, truth in cases] == ["63949", "636589"]
+    narrow = segment.FEATURES.index("narrow")
+    weight, segment.WEIGHTS[narrow] = segment.WEIGHTS[narrow], 0.0   # read_line's default
+    try:
+        assert [read(shipped, image)["number"] for image, _ in cases] == ["639149", "6310589"]
+    finally:
+        segment.WEIGHTS[narrow] = weight
+
+
 def test_a_number_reads_as_its_pieces_were_scored(shipped, test_digits):
     """read_number answers each digit with the probabilities the reading chose it by (a
     cut piece's: the classifier's and the window reader's together), not the classifier's
