@@ -96,8 +96,8 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
 
     The defaults are the classic network: 784-30-10 sigmoid units, quadratic cost,
     mini-batches of 10. Ctrl-C stops after the current batch and saves a checkpoint
-    that --resume continues. A new run replaces the one in WEIGHTS_DIR once it has
-    saved its first checkpoint.
+    that --resume continues. A new run replaces the one in WEIGHTS_DIR once its first
+    epoch ends (stopped before that, it saves nothing there and keeps the earlier run).
 
     Writes training.png (loss and accuracy per epoch) next to the checkpoints.
 
@@ -206,10 +206,15 @@ def _finish(ctx, outcome, say, next_step="mnistnn test"):
     """Say how the run ended; exit 130 after Ctrl-C, 143 after `kill` (SIGTERM)."""
     if outcome["status"] == "interrupted":
         killed = outcome.get("signal") == "SIGTERM"
-        note(f"{'Stopped by SIGTERM' if killed else 'Interrupted'} in epoch "
-             f"{outcome['epoch'] + 1} after batch {outcome['batch']} of "
-             f"{outcome['n_batches']}. Saved {outcome['latest']}; continue with:\n"
-             f"  mnistnn train --resume {outcome['latest']}")
+        where = (f"{'Stopped by SIGTERM' if killed else 'Interrupted'} in epoch "
+                 f"{outcome['epoch'] + 1} after batch {outcome['batch']} of "
+                 f"{outcome['n_batches']}")
+        if "latest" in outcome:
+            note(f"{where}. Saved {outcome['latest']}; continue with:\n"
+                 f"  mnistnn train --resume {outcome['latest']}")
+        else:       # stopped before its first epoch ended, beside an earlier run
+            note(f"{where}, before its first epoch ended: nothing saved, and "
+                 f"{outcome['folder']}/ still holds its earlier run")
         ctx.exit(128 + signal.Signals[outcome["signal"]])        # 143 or 130
     if outcome["status"] == "early-stopped":
         say(f"Stopped early after epoch {outcome['epoch']}: no progress on the validation set")

@@ -8,9 +8,9 @@ The policy lives here so that the Python API gets it as the CLI does:
 - One run at a time writes into a folder: `lock` holds an flock on the folder, which
   the kernel drops when the process ends, however it ends, so a killed run never
   leaves a stale lock behind.
-- A new run replaces the folder's earlier run (RUN_FILES) only once it has its first
-  checkpoint to put in its place: a run that fails before that leaves the folder
-  exactly as it was.
+- A new run replaces the folder's earlier run (RUN_FILES) only once its first epoch
+  ends: a run that fails, or is stopped, before that leaves the folder exactly as it
+  was (stopped with no earlier run there, it saves where it was, to resume from).
 - metrics.jsonl is rewritten whole, atomically, after every epoch; a damaged line (an
   interrupted append by an older mnistnn) is left out with a note, never fatal.
 - The first Ctrl-C or `kill` asks the loop to stop after the current batch

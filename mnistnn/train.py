@@ -89,6 +89,7 @@ class Trainer:
         self.blas_threads = state.blas_threads or blas.choose(self.n_params)
         self.source = Path(source) if source else None
         self.history, self.claimed = [], False  # claimed: this run's checkpoint is in the folder
+        self.earlier = []                        # the files of the run it is to replace
 
     @property
     def n_batches(self):
@@ -133,10 +134,10 @@ class Trainer:
                     folder.resolve()                      # a run continued in its own folder
                 if self.source:
                     self.history = runs.read_history(self.source.parent, self.epoch, note)
-                earlier = [] if self.claimed else runs.earlier_run(folder)
-                if earlier:
-                    note(f"{folder}/ holds an earlier run ({', '.join(earlier)}); this run "
-                         f"replaces it once it has its first checkpoint")
+                self.earlier = [] if self.claimed else runs.earlier_run(folder)
+                if self.earlier:
+                    note(f"{folder}/ holds an earlier run ({', '.join(self.earlier)}); this "
+                         f"run replaces it once its first epoch ends")
                 yield
         finally:
             if created and not self.claimed:
@@ -168,8 +169,9 @@ class Trainer:
                     on_batch(b + 1, self.n_batches, loss)
             if stop_requested():
                 self.batch, self.rng_state = b + 1, rng.bit_generator.state
-                self._calibrate()                  # the checkpoint usable as it is
-                self._save("latest.npz", interrupted=True)
+                if self.claimed or not self.earlier:   # never a part-epoch for a whole run
+                    self._calibrate()                  # the checkpoint usable as it is
+                    self._save("latest.npz", interrupted=True)
                 return False
         self.seconds = time.perf_counter() - started
         self.batch, self.rng_state = 0, None
@@ -270,11 +272,13 @@ class Trainer:
             self.claimed = True
 
     def _summary(self, status):
-        """How the run ended; "latest" and "best" name this run's checkpoints, if any."""
-        paths = {}
+        """How the run ended; "latest" and "best" name this run's checkpoints, if any,
+        and "folder" its weights_dir."""
+        paths = {"folder": str(self.weights_dir)} if self.weights_dir else {}
         if self.weights_dir and self.claimed:
-            paths = {name: str(self.weights_dir / f"{name}.npz") for name in ("latest", "best")
-                     if (self.weights_dir / f"{name}.npz").exists()}
+            paths.update({name: str(self.weights_dir / f"{name}.npz")
+                          for name in ("latest", "best")
+                          if (self.weights_dir / f"{name}.npz").exists()})
         return {"status": status, "epoch": self.epoch, "batch": self.batch,
                 "n_batches": self.n_batches, "best_validation_accuracy": self.best,
                 "best_epoch": self.best_epoch, **paths}

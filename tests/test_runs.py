@@ -1,5 +1,5 @@
 """A run and its folder (runs.py, issue 13): a new run replaces an earlier one only once
-it has a checkpoint, one run at a time, resume into other folders and from the shipped
+its first epoch ends, one run at a time, resume into other folders and from the shipped
 model, damaged metrics, read-only folders, schedules on resume, collapse."""
 import json
 import os
@@ -128,21 +128,40 @@ def test_an_earlier_runs_own_files_and_an_empty_metrics_file_are_replaced(good, 
     assert runs.earlier_run(folder) == list(runs.RUN_FILES)
 
 
-def test_ctrl_c_in_the_first_epoch_is_the_first_checkpoint(good, tiny_mnist, tmp_path,
-                                                           monkeypatch):
-    folder = copy_of(good, tmp_path / "w")
-
+def interrupted_in_epoch_1(tiny_mnist, folder, monkeypatch, *args):
+    """`mnistnn train` into folder, SIGINT arriving during batch 3 of its first epoch."""
     def interrupt(done, total, loss):
-        if done >= 3:
+        if done == 3:
             os.kill(os.getpid(), signal.SIGINT)
 
     real_run = train.Trainer.run
     monkeypatch.setattr(train.Trainer, "run",
                         lambda self, on_batch=None, **kw: real_run(self, interrupt, **kw))
-    result = train_tiny(tiny_mnist, folder, "--epochs", 2, "--batch-size", 5)
+    return train_tiny(tiny_mnist, folder, "--epochs", 2, "--batch-size", 5, *args)
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_the_earlier_run_as_it_was(
+        good, tiny_mnist, tmp_path, monkeypatch):
+    """A run stopped before its first epoch ends has nothing to stand in for a whole
+    earlier run (it may have been started in the wrong folder): every file of the
+    earlier run stays, byte for byte, and the message says so."""
+    folder = copy_of(good, tmp_path / "w")
+    before = snapshot(folder)
+    result = interrupted_in_epoch_1(tiny_mnist, folder, monkeypatch, "--lr", 0.5)
+    assert result.exit_code == 130 and isinstance(result.exception, SystemExit)
+    assert (f"Interrupted in epoch 1 after batch 3 of 100, before its first epoch ended: "
+            f"nothing saved, and {folder}/ still holds its earlier run") in result.stderr
+    assert "--resume" not in result.stderr
+    assert snapshot(folder) == before
+
+
+def test_ctrl_c_in_the_first_epoch_of_an_empty_folder_saves_where_it_was(
+        tiny_mnist, tmp_path, monkeypatch):
+    result = interrupted_in_epoch_1(tiny_mnist, tmp_path / "new", monkeypatch)
     assert result.exit_code == 130
-    assert sorted(p.name for p in folder.iterdir()) == ["latest.npz"]
-    assert checkpoint.read(folder / "latest.npz").meta["interrupted"] is True
+    assert "Interrupted in epoch 1 after batch 3 of 100. Saved" in result.stderr
+    saved = checkpoint.read(tmp_path / "new" / "latest.npz")
+    assert saved.meta["interrupted"] and saved.meta["state"]["batch"] == 3
 
 
 # -- D4: resuming into another folder, and the shipped model ------------------------------
