@@ -70,10 +70,17 @@ def shipped(dataset=None):
 def locate(weights=None, weights_dir=None, dataset=None):
     """The checkpoint to use: `weights` if given, else best.npz, else latest.npz in the
     weights folder (the data set's default one unless given), else the model shipped with
-    the package for the data set. Returns its path."""
+    the package for the data set. Returns its path. A weights folder that was named
+    (weights_dir, or $MNISTNN_WEIGHTS_DIR) and does not exist is an error, not the
+    shipped model: a typo, or a training step that never ran, must not pass a CI gate."""
     if weights:
         return Path(weights)
+    named = weights_dir or os.environ.get("MNISTNN_WEIGHTS_DIR")
     weights_dir = Path(weights_dir or default_weights_dir(dataset))
+    if named and not weights_dir.is_dir():
+        raise CheckpointError(f"the weights folder {weights_dir}/ does not exist, so nothing "
+                              f"was trained there: check its name, or leave it out for the "
+                              f"model that ships with mnistnn")
     for path in (weights_dir / "best.npz", weights_dir / "latest.npz", shipped(dataset)):
         if path.is_file():
             return path

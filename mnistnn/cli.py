@@ -189,7 +189,7 @@ def test_command(weights, weights_dir, dataset, data_dir, no_download, as_json, 
       mnistnn test --errors errors.png --confusion confusion.png
       mnistnn test --dataset fashion-mnist
     """
-    from . import data, datasets, report
+    from . import checkpoint, data, datasets, report
 
     if errors_png and confusion_png and Path(errors_png).resolve() == Path(
             confusion_png).resolve():
@@ -199,12 +199,14 @@ def test_command(weights, weights_dir, dataset, data_dir, no_download, as_json, 
         if path:
             check_output(path, hint)  # before the work, not after the whole report
     threshold = min_accuracy
-    net = load_network(weights, weights_dir, dataset, quiet)
+    source = checkpoint.locate(weights, weights_dir, dataset)
+    net = load_network(source, dataset=dataset, quiet=quiet)
     entry = datasets.trained_on(net.meta)
     test_set = load_data(data_dir, no_download, quiet, entry.name, splits=("test",))
     inputs = data.to_inputs(test_set.test_images)
     predicted = net.predict(inputs)
     result = report.test_report(test_set.test_labels, predicted, net.sizes[-1], entry)
+    result["weights"] = str(source)
     if threshold is not None:
         result["min_accuracy"], result["passed"] = threshold, result["accuracy"] >= threshold
     click.echo(json.dumps(result) if as_json else report.format_report(result))

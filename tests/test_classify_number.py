@@ -2,23 +2,20 @@
 the text and JSON answers, --annotate, --save-preprocessed, and bad inputs."""
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import invoke
+from mnistnn import checkpoint
 from number_images import on_paper, pen_number
 
 LINE = re.compile(r"^(?P<path>.+): (?P<number>\d+)  \((?P<percents>(\d+\.\d% ?)+)\)$")
 
 
-NO_WEIGHTS = Path(__file__).parent / "no-weights-here"   # so the shipped model is used
-
-
 def run(*args, input=None):
-    arguments = ["classify", *map(str, args), "--weights-dir", str(NO_WEIGHTS)]
+    arguments = ["classify", *map(str, args), "--weights", str(checkpoint.SHIPPED)]
     return invoke(*arguments, input=input)
 
 

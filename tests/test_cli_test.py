@@ -109,3 +109,30 @@ def test_quiet_means_no_notes_on_stderr(weights, tiny_mnist):
     assert result.exit_code == 0 and result.stderr == ""
     assert json.loads(result.stdout)["accuracy"] >= 0
     assert "Using" in run_test(weights, tiny_mnist, "--json").stderr
+
+
+def test_the_report_names_the_checkpoint_it_tested(weights, tiny_mnist):
+    """A CI script can tell its own run from the shipped model by the JSON alone."""
+    report = json.loads(run_test(weights, tiny_mnist, "--json", "-q").stdout)
+    assert report["weights"] == str(weights / "best.npz")
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_a_weights_folder_that_does_not_exist_fails_the_gate(
+        tiny_mnist, tmp_path, monkeypatch, how):
+    """A typo in --weights-dir (or MNISTNN_WEIGHTS_DIR), or a training step that never
+    ran, must not pass a CI gate on the shipped model: one sentence, exit 1, no report."""
+    missing = tmp_path / "weights-typo"
+    args = ["test", "--data-dir", tiny_mnist, "--no-download", "--json", "-q",
+            "--min-accuracy", "50%"]
+    if how == "option":
+        args += ["--weights-dir", missing]
+    else:
+        monkeypatch.setenv("MNISTNN_WEIGHTS_DIR", str(missing))
+    result = invoke(*args)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert result.stderr == (f"Error: the weights folder {missing}/ does not exist, so "
+                             f"nothing was trained there: check its name, or leave it out "
+                             f"for the model that ships with mnistnn\n")
+    assert not missing.exists()
