@@ -1,6 +1,7 @@
 """Pieces shared by the CLI commands: options, progress bars, loading data and weights."""
 import contextlib
 import math
+import os
 import signal
 import sys
 
@@ -61,10 +62,12 @@ def check_output(path, param_hint, suffix=".png"):
     from .files import marked_png
     from .runs import check_writable
 
+    folder = str(path).endswith(("/", os.sep))            # 'out/' names a folder
     path = Path(path)
-    if path.is_dir():
-        raise click.BadParameter(f"{path} is a folder; give a file name such as "
-                                 f"{path / ('picture' + suffix)}", param_hint=param_hint)
+    if path.is_dir() or folder:
+        raise click.BadParameter(f"{path}{'/' if folder else ''} "
+                                 f"{'names' if folder else 'is'} a folder; give a file name "
+                                 f"such as {path / ('picture' + suffix)}", param_hint=param_hint)
     if path.suffix.lower() != suffix:
         raise click.BadParameter(f"{path} does not end in {suffix}: it is written as "
                                  f"{suffix[1:].upper()}", param_hint=param_hint)

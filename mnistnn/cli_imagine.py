@@ -26,10 +26,10 @@ class ClassType(click.ParamType):
             return "all"
         if any(datasets.candidates(entry, text) for entry in datasets.DATASETS.values()):
             return text
-        named = "; ".join(f"{e.title}: {', '.join(e.classes)}"
-                          for e in datasets.DATASETS.values()
-                          if e.classes != tuple(map(str, range(len(e.classes)))))
-        self.fail(f"{value!r} is not a class: give 0 to 9, 'all', or a class name ({named})",
+        named = "; or ".join(f"for a {e.title} network, a class name ({', '.join(e.classes)})"
+                             for e in datasets.DATASETS.values()
+                             if e.classes != tuple(map(str, range(len(e.classes)))))
+        self.fail(f"{value!r} is not a class: give a number from 0 to 9, 'all', or, {named}",
                   param, ctx)
 
 

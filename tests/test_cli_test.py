@@ -1,5 +1,6 @@
 """`mnistnn test` on tiny data: output paths checked before the work, --min-accuracy."""
 import json
+from pathlib import Path
 
 import pytest
 
@@ -25,17 +26,18 @@ def run_test(weights, tiny_mnist, *args):
     ("--confusion", "nodir/c.png", "the folder {parent} does not exist"),
     ("--errors", "afile/e.png", "{parent} is a file, not a folder"),
     ("--errors", "e.jpg", "does not end in .png"),
+    ("--errors", "out/", "out/ names a folder; give a file name such as"),
     ("--confusion", ".", "is a directory"),   # click.Path(dir_okay=False) says it first
 ])
 def test_output_paths_are_checked_before_the_work(weights, tiny_mnist, tmp_path, option, name,
                                                   words):
     """Issue 13, D13: refused at once, exit 2, not exit 1 after the whole report."""
-    path = tmp_path / name
+    path = f"{tmp_path / name}/" if name.endswith("/") else tmp_path / name   # as typed
     if name.startswith("afile/"):
         (tmp_path / "afile").write_bytes(b"a person's notes")
     result = run_test(weights, tiny_mnist, option, path)
     assert result.exit_code == 2
-    assert option in result.stderr and words.format(parent=path.parent) in result.stderr
+    assert option in result.stderr and words.format(parent=Path(path).parent) in result.stderr
     assert result.stdout == "" and "Using" not in result.stderr   # nothing was done
 
 

@@ -285,9 +285,11 @@ def test_imagine_all_is_labelled_with_names(fashion_weights, tmp_path):
 
 @pytest.mark.parametrize("weights, ask, words", [
     ("fashion", "s", "'s' could be Sandal, Shirt or Sneaker: give more of the name"),
-    ("fashion", "10", "'10' is not a class: give 0 to 9, 'all', or a class name (Fashion-MNIST: "
-                      "T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag,"
-                      " Ankle boot)"),
+    ("fashion", "10", "'10' is not a class: give a number from 0 to 9, 'all', or, for a "
+                      "Fashion-MNIST network, a class name (T-shirt/top, Trouser, Pullover, "
+                      "Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot)"),
+    ("mnist", "10", "'10' is not a class: give a number from 0 to 9, 'all', or, for a "
+                    "Fashion-MNIST network, a class name"),
     ("mnist", "sneaker", "'sneaker' is not one of MNIST's classes: give a number from 0 to 9; "
                          "Sneaker is a class of Fashion-MNIST: use a model trained on it "
                          "(--dataset fashion-mnist)"),
