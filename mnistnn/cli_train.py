@@ -134,6 +134,7 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
     try:
         train_set, validation = training.split(data.to_inputs(images.train_images),
                                                images.train_labels, start.config.validation_size)
+        training.check_data(start.net, train_set, validation, start.config)   # before words
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     windows = training.n_windows(start.config, len(train_set[0]))   # the Trainer makes them

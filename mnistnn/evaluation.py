@@ -46,6 +46,9 @@ def check_data(net, train, validation, config):
                              f"network has {net.sizes[-1]} outputs")
     if config.patience and not validation:
         raise ValueError("early stopping (patience) needs a validation set")
+    if config.batch_size > len(train[0]):
+        raise ValueError(f"--batch-size {config.batch_size} is more than the "
+                         f"{len(train[0]):,} training images: a batch cannot hold more")
 
 
 def eval_subset(n, seed, size=TRAIN_EVAL_SIZE):

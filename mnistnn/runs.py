@@ -27,7 +27,7 @@ import threading
 from collections import namedtuple
 from pathlib import Path
 
-from . import checkpoint
+from . import checkpoint, datasets
 from .config import (ARCHITECTURE, TrainConfig, TrainState, check_fits_dataset, layers_text,
                      lr_at, normal_layers)
 from .errors import CheckpointError, MnistnnError, Terminated
@@ -172,6 +172,17 @@ def earlier_run(folder):
             raise MnistnnError(f"{folder}/{name} {what}, and a run writes its own {name} "
                                f"there: move it away, or pass another --weights-dir")
     return names
+
+
+def earlier_dataset(folder):
+    """The data set (datasets entry) the run in folder trained on, from its checkpoint;
+    None when it has none that can be read."""
+    for name in ("latest.npz", "best.npz"):
+        try:
+            return datasets.trained_on(checkpoint.read(Path(folder) / name).meta)
+        except (MnistnnError, OSError):
+            continue
+    return None
 
 
 def _made_by_a_run(path):

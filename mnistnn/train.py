@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import blas, checkpoint, runs
+from . import blas, checkpoint, datasets, runs
 from .augment import augment
 from .config import SCHEDULES, TrainConfig, TrainState, lr_at  # noqa: F401 (this module's API)
 from .errors import TrainingDiverged
@@ -136,7 +136,10 @@ class Trainer:
                     self.history = runs.read_history(self.source.parent, self.epoch, note)
                 self.earlier = [] if self.claimed else runs.earlier_run(folder)
                 if self.earlier:
-                    note(f"{folder}/ holds an earlier run ({', '.join(self.earlier)}); this "
+                    was, now = runs.earlier_dataset(folder), datasets.get(self.config.dataset)
+                    other = was is not None and was.name != now.name   # say when it changes
+                    note(f"{folder}/ holds an earlier {was.title + ' ' if other else ''}run "
+                         f"({', '.join(self.earlier)}); this {now.title + ' ' if other else ''}"
                          f"run replaces it once its first epoch ends")
                 yield
         finally:

@@ -1,6 +1,7 @@
 """Fashion-MNIST through every command: the data set in checkpoints, a mismatch refused,
 class names in text, JSON and pictures (tiny Fashion-format data, in-process CLI)."""
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -123,6 +124,20 @@ def test_train_writes_into_weights_fashion_mnist_by_default(tiny_fashion, tmp_pa
     assert sorted(p.name for p in (tmp_path / "weights").iterdir()) == ["fashion-mnist"]
     saved = checkpoint.read(tmp_path / "weights" / "fashion-mnist" / "latest.npz")
     assert saved.meta["dataset"] == "fashion-mnist"
+
+
+def test_a_run_that_replaces_another_data_sets_run_says_so(
+        mnist_weights, tiny_fashion, tmp_path):
+    """A bare `mnistnn test` gates on whatever the folder holds: a Fashion-MNIST run
+    into a folder holding an MNIST run names both data sets before it takes over."""
+    folder = tmp_path / "w"
+    shutil.copytree(mnist_weights, folder)
+    result = invoke("train", "--dataset", "fashion-mnist", "--layers", "784,8,10",
+                    "--epochs", 1, "--validation-size", 100, "--data-dir", tiny_fashion,
+                    "--weights-dir", folder, "--no-download")
+    assert result.exit_code == 0, result.output
+    assert (f"{folder}/ holds an earlier MNIST run (latest.npz, best.npz, metrics.jsonl, "
+            f"training.png); this Fashion-MNIST run replaces it") in result.stderr
 
 
 def test_resume_continues_on_the_runs_data_set_and_cannot_change_it(tiny_fashion, tmp_path):
