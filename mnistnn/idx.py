@@ -39,12 +39,15 @@ def gunzip(raw, name="data", limit=MAX_BYTES):
 
 def parse_idx(raw, name="data"):
     """Parse the bytes of an IDX file (gzip or plain) into a native-endian array."""
-    if raw[:2] == b"\x1f\x8b":
+    gzipped = raw[:2] == b"\x1f\x8b"
+    if gzipped:
         raw = gunzip(raw, name)
     if len(raw) < 4:
         raise IDXError(f"{name}: too short to be an IDX file ({len(raw)} bytes)")
     zero, code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or code not in DTYPES or ndim == 0:
+        if not gzipped and str(name).endswith(".gz"):    # named gzip, and neither it nor IDX
+            raise IDXError(f"{name}: not a gzip file, nor IDX (it begins {raw[:8]!r})")
         raise IDXError(f"{name}: not an IDX file (bad magic number {raw[:4].hex()})")
     header = 4 + 4 * ndim
     if len(raw) < header:

@@ -98,3 +98,15 @@ def test_mnist_shape_checks():
         check_images(np.zeros((3, 28, 28), np.float32))
     with pytest.raises(IDXError, match="labels must be 0-9, found 12"):
         check_labels(np.array([1, 12], np.uint8))
+
+
+def test_a_file_named_gz_that_is_not_gzip_says_so(tmp_path):
+    """A text file or an HTML page saved under a .gz name is 'not a gzip file' (a plain
+    IDX file under it is read: a server may have unpacked it on the way)."""
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(b"garbage\n")
+    with pytest.raises(IDXError, match=r"train-images-idx3-ubyte.gz: not a gzip file, nor "
+                                       r"IDX \(it begins b'garbage\\n'\)"):
+        read_idx(path)
+    path.write_bytes(idx_bytes(np.zeros((2, 3), np.uint8)))
+    assert read_idx(path).shape == (2, 3)
