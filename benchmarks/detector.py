@@ -9,8 +9,9 @@
     python benchmarks/detector.py --data-dir data --write --layers SPEC --output FILE
     python benchmarks/detector.py --data-dir data --detector FILE   # measure another one
 
---write trains reject.SIZES on MNIST training digits 0-49,999 against 24,000 non-digits
-drawn by benchmarks/nondigit_training.py (seed 2), sets the threshold to keep
+--write trains reject.SIZES on MNIST training digits 0-49,999 and 3,000 1s drawn as
+straight strokes (seed 5) against 24,000 non-digits drawn by
+benchmarks/nondigit_training.py (seed 2), sets the threshold to keep
 reject.IMAGE_KEEP of training digits 50,000-59,999, each read with its copies moved by
 reject.SHIFT pixels, and writes mnistnn/models/digit-detector.npz (about 14 minutes on
 two threads; it gives the shipped weights and threshold bit for bit).
