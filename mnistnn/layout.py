@@ -193,12 +193,13 @@ def side_by_side(ink, gap=0.2, tall=0.5, speck=0.15):
 def marks_between(ink, boxes, least=0.1, most=0.5):
     """Which gaps between neighbouring digits hold a mark the reading left out (a decimal
     point, a comma, a dash): [k, ...], k for the gap between boxes[k] and boxes[k + 1]
-    (x0, y0, x1, y1 in ink's pixels, left to right). A mark is a component of ink (H, W)
-    that touches no digit's box, stands between the two digits' centres and, by its
-    middle, between their tops and a little below their bottoms, and is from `least` to
-    `most` of the digits' median height on its longer side (smaller is dust, larger would
-    have been read)."""
-    if len(boxes) < 2:
+    (x0, y0, x1, y1 in ink's pixels, left to right), and -1 for a mark before the first
+    digit, within the digits' height of it (a minus sign). A mark is a component of ink
+    (H, W) that touches no digit's box, stands between the two digits' centres and, by
+    its middle, between their tops and a little below their bottoms, and is from `least`
+    to `most` of the digits' median height on its longer side (smaller is dust, larger
+    would have been read)."""
+    if not len(boxes):
         return []
     y0, y1, x0, x1 = component_boxes(ink).T                 # (components,) each
     b = np.asarray(boxes, dtype=float)                      # (k, 4)
@@ -207,11 +208,14 @@ def marks_between(ink, boxes, least=0.1, most=0.5):
     apart = np.all((x1[:, None] <= b[None, :, 0]) | (x0[:, None] >= b[None, :, 2]) |
                    (y1[:, None] <= b[None, :, 1]) | (y0[:, None] >= b[None, :, 3]), axis=1)
     mark = apart & (size >= least * height) & (size <= most * height)
-    centres, middle, level = (b[:, 0] + b[:, 2]) / 2, (x0 + x1) / 2, (y0 + y1) / 2
-    return [k for k in range(len(b) - 1)
-            if np.any(mark & (middle > centres[k]) & (middle < centres[k + 1])
-                      & (level > min(b[k, 1], b[k + 1, 1]))           # within the line's
-                      & (level < max(b[k, 3], b[k + 1, 3]) + 0.1 * height))]   # band
+    middle, level = (x0 + x1) / 2, (y0 + y1) / 2
+    # the gaps' left and right ends: before the first digit, then centre to centre
+    ends = np.r_[b[0, 0] - height, (b[:, 0] + b[:, 2]) / 2]
+    row = np.r_[0, np.arange(len(b))]                       # the digit left of each gap
+    return [k for k in range(-1, len(b) - 1)
+            if np.any(mark & (middle > ends[k + 1]) & (middle < ends[k + 2])
+                      & (level > min(b[row[k + 1], 1], b[k + 1, 1]))      # within the line's
+                      & (level < max(b[row[k + 1], 3], b[k + 1, 3]) + 0.1 * height))]  # band
 
 
 def stroke_width(ink):

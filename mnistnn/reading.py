@@ -78,8 +78,9 @@ def read_digit(net, source, name=None, reject=True, on_note=None):
 def read_number(net, source, name=None, reject=True, on_note=None):
     """Read the line of digits in an image, left to right: (answer dict, inputs (k, 784)),
     boxes in the original image's pixels. With on_note, a mark left out between two
-    digits (a decimal point, a comma, a dash: layout.marks_between) gets a sentence
-    saying where, as the number read has no place for it.
+    digits or before the first (a decimal point, a comma, a dash, a minus sign:
+    layout.marks_between) gets a sentence saying where, as the number read has no place
+    for it.
 
     Raises ImageError, one sentence naming the image, when it cannot be read, holds no
     ink, or holds more digit-sized pieces than a number (segment.MAX_DIGITS)."""
@@ -91,13 +92,11 @@ def read_number(net, source, name=None, reject=True, on_note=None):
     if not digits:
         raise ImageError(f"{source_name(source, name)}: no digit found: only specks of ink")
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
+    gaps = marks_between(remove_rules(ink), [d.box for d in digits]) if on_note else []
+    if gaps:
+        on_note(f"{source_name(source, name)}: {_marks(gaps)}")
     if len(digits) > 1:
         is_digit = _accepts(net, x, reject, pieces=True)
-        gaps = marks_between(remove_rules(ink), [d.box for d in digits]) if on_note else []
-        if gaps:
-            where = ", ".join(f"{k + 1} and {k + 2}" for k in gaps)
-            on_note(f"{source_name(source, name)}: a mark between digits {where} is not "
-                    f"part of the number read (a decimal point, a comma or a dash?)")
     else:   # an image of one digit: judged by the detector for whole images, on all its
         # ink but ruled paper's lines (the piece may have left out specks of it)
         whole = digit_of(remove_rules(ink), source, name) if reject else x[0]
@@ -108,6 +107,23 @@ def read_number(net, source, name=None, reject=True, on_note=None):
         box = np.round(np.array(digit.box) * scale).astype(int)   # x0, y0, x1, y1
         answers.append({**digit_answer(digit.probabilities, ok), "box": [int(v) for v in box]})
     return number_answer(answers), x
+
+
+def _marks(gaps):
+    """The note for marks left out, from layout.marks_between's gaps: 'a mark before the
+    first digit is not part of the number read (a minus sign?)', 'marks between digits 4
+    and 5 and between 6 and 7 are not part ... (decimal points, commas or dashes?)'."""
+    places = ["before the first digit" if k < 0 else f"between digits {k + 1} and {k + 2}"
+              for k in gaps]
+    if len(places) > 1 and all(k >= 0 for k in gaps):
+        places = [places[0]] + [p.replace("between digits", "between") for p in places[1:]]
+    text = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
+    one, inner = len(gaps) == 1, sum(k >= 0 for k in gaps)
+    kinds = (["a minus sign"] if gaps[0] < 0 else []) + (
+        ["a decimal point, a comma or a dash" if inner == 1 else
+         "decimal points, commas or dashes"] if inner else [])
+    return (f"{'a mark' if one else 'marks'} {text} {'is' if one else 'are'} not part of "
+            f"the number read ({' or '.join(kinds)}?)")
 
 
 def piece_scorer(net):

@@ -133,7 +133,24 @@ def test_a_mark_left_out_between_digits_is_told(numbers, tmp_path):
             f"number read (a decimal point, a comma or a dash?)") in result.stderr
     plain = run(numbers["2026"][0], "--number")
     assert LINE.match(plain.stdout.strip())["number"] == "2026"
-    assert "a mark between" not in plain.stderr
+    assert "a mark" not in plain.stderr
+
+
+@pytest.mark.parametrize("digits", [[5], [1, 2]])
+def test_a_minus_sign_left_out_is_told(digits, tmp_path):
+    """'-5' was read as 5 without a word: a mark before the first digit, within the
+    line's band, gets its note too (one digit or several)."""
+    rng = np.random.default_rng(4)
+    ink, boxes = pen_number(digits, rng, height=120)
+    ink = np.pad(ink, ((0, 0), (90, 0)))                  # room on the left
+    y = (boxes[0][1] + boxes[0][3]) // 2
+    ink[y - 5:y + 5, 20:70] = 1                           # a dash before the number
+    (tmp_path / "minus.png").write_bytes(on_paper(ink, rng, "white"))
+    result = run(tmp_path / "minus.png", "--number")
+    assert result.exception is None and result.exit_code == 0, result.output
+    assert LINE.match(result.stdout.strip())["number"] == "".join(map(str, digits))
+    assert (f"{tmp_path / 'minus.png'}: a mark before the first digit is not part of the "
+            f"number read (a minus sign?)") in result.stderr
 
 
 def test_marks_between_digits_are_marks_in_the_line_not_dust_or_digits():
@@ -154,6 +171,14 @@ def test_marks_between_digits_are_marks_in_the_line_not_dust_or_digits():
     big[60:140, 130:170] = 1                                    # digit-sized: read if a digit
     assert layout.marks_between(speck, boxes) == layout.marks_between(above, boxes) == \
         layout.marks_between(big, boxes) == layout.marks_between(dot, boxes[:1]) == []
+    minus = ink.copy()
+    minus[95:105, 2:18] = 1                                     # before the first digit
+    far = np.pad(ink, ((0, 0), (300, 0)))
+    far[95:105, 2:18] = 1                                       # a line's height away
+    shifted = [(x0 + 300, y0, x1 + 300, y1) for x0, y0, x1, y1 in boxes]
+    assert layout.marks_between(minus, boxes) == [-1]
+    assert layout.marks_between(np.maximum(minus, dot), boxes) == [-1, 0]
+    assert layout.marks_between(far, shifted) == []
 
 
 def test_pictures_are_not_written_into_a_folder_being_read(numbers, tmp_path):
