@@ -215,11 +215,14 @@ def save_reader(path, net, test_x, test_labels):
 
 def number_answer(digits):
     """The answer for a line of digit answers: number ("?" for a piece that is not a
-    digit; None when none is), confidence (the product of the digits'), digits."""
+    digit; None when none is), confidence (the product of the digits'; None when a piece
+    is not a digit: a rejected piece's "confidence" is its closest digit's, no measure of
+    the number), digits."""
     text = "".join("?" if d["digit"] is None else str(d["digit"]) for d in digits)
-    confidence = float(np.prod([d["confidence"] for d in digits]))
     number = None if all(d["digit"] is None for d in digits) else text
-    return {"number": number, "confidence": round(confidence, 6), "digits": digits}
+    confidence = (None if "?" in text else
+                  round(float(np.prod([d["confidence"] for d in digits])), 6))
+    return {"number": number, "confidence": confidence, "digits": digits}
 
 
 def mnist_forms(crops):

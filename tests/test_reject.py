@@ -92,6 +92,7 @@ def test_a_number_of_one_piece_is_judged_as_a_single_image_is(shipped):
     assert reading.read_digit(shipped, face)[0]["digit"] is None
     answer, _ = reading.read_number(shipped, face)
     assert answer["number"] is None and len(answer["digits"]) == 1
+    assert answer["confidence"] is None      # not its closest digit's 99.9%: no number
     assert answer["digits"][0]["digit"] is None and answer["digits"][0]["closest"] == 0
     rng = np.random.default_rng(4)
     ink, _ = pen_number([7], rng, height=100)
@@ -326,3 +327,15 @@ def test_a_fashion_model_says_it_has_no_detector(star_and_letter, tmp_path):
     quiet = run("classify", star_and_letter / "star.png", "--no-reject",
                 "--weights", tmp_path / "clothes.npz")
     assert quiet.exit_code == 0 and "detector" not in quiet.stderr
+
+
+def test_a_number_with_a_piece_turned_away_has_no_confidence():
+    """'20?6': a rejected piece's confidence is its closest digit's probability, no
+    measure of the number, so the number's confidence is null; with every piece a
+    digit it is their product."""
+    def piece(digit, confidence, is_digit=True):
+        return reading.digit_answer(np.eye(10)[digit] * confidence, is_digit)
+    whole = reading.number_answer([piece(2, 0.5), piece(0, 0.5)])
+    assert whole["number"] == "20" and whole["confidence"] == 0.25
+    partial = reading.number_answer([piece(2, 0.5), piece(0, 0.99, is_digit=False)])
+    assert partial["number"] == "2?" and partial["confidence"] is None
