@@ -190,6 +190,27 @@ def side_by_side(ink, gap=0.2, tall=0.5, speck=0.15):
     return sum(bottom - top >= tall * height for top, bottom, _, _ in groups)
 
 
+def lines_of_writing(ink, tall=0.5, speck=0.15, least=8):
+    """How many lines of writing lie one above the other in ink (H, W): bands of rows
+    held by components whose rows overlap, each band at least `tall` of the tallest
+    (an underline, a dash or a dot is no line of its own) and `least` pixels tall.
+    Specks (no side `speck` of the tallest component) are not writing. A number gives
+    1, a number under an address 2 or more."""
+    boxes = component_boxes(ink)                           # (components, 4)
+    if not len(boxes):
+        return 0
+    heights = boxes[:, 1] - boxes[:, 0]
+    boxes = boxes[np.maximum(heights, boxes[:, 3] - boxes[:, 2]) >= speck * heights.max()]
+    bands = []                                             # [top, bottom], by top
+    for top, bottom in boxes[np.argsort(boxes[:, 0]), :2]:
+        if bands and top <= bands[-1][1]:
+            bands[-1][1] = max(bands[-1][1], bottom)
+        else:
+            bands.append([top, bottom])
+    tallest = max(bottom - top for top, bottom in bands)
+    return sum(bottom - top >= max(tall * tallest, least) for top, bottom in bands)
+
+
 def marks_between(ink, boxes, least=0.1, most=0.5):
     """Which gaps between neighbouring digits hold a mark the reading left out (a decimal
     point, a comma, a dash): [k, ...], k for the gap between boxes[k] and boxes[k + 1]

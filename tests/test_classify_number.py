@@ -270,3 +270,33 @@ def test_stdin_and_usage(numbers):
     assert run(path, "--number", "--top", "3").exit_code == 2
     assert run(path, "--annotate", "x.png").exit_code == 2
     assert "--number" in run("--help").output
+
+
+def test_two_lines_of_writing_are_one_sentence_not_a_garbled_number(tmp_path):
+    """'123' above '4567' was read as '14??7', its boxes across both lines: two lines
+    one above the other are now one sentence (exit 1); an underline, a dot above or a
+    rising line is still one line."""
+    from mnistnn import layout
+
+    rng = np.random.default_rng(6)
+    top, _ = pen_number([1, 2, 3], rng, height=100)
+    bottom, _ = pen_number([4, 5, 6, 7], rng, height=100)
+    width = max(top.shape[1], bottom.shape[1])
+    gap = np.zeros((40, width), np.float32)
+    two = np.vstack([np.pad(top, ((0, 0), (0, width - top.shape[1]))), gap,
+                     np.pad(bottom, ((0, 0), (0, width - bottom.shape[1])))])
+    (tmp_path / "two.png").write_bytes(on_paper(two, rng, "white"))
+    result = run(tmp_path / "two.png", "--number")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert result.stderr.endswith(f"Error: {tmp_path / 'two.png'}: 2 lines of writing lie one "
+                                  f"above the other, and a number is one line: crop the "
+                                  f"image to the line to read\n")
+    under = np.pad(bottom, ((30, 20), (0, 0)))
+    under[-6:, :] = 1                                           # an underline
+    under[5:15, 20:30] = 1                                      # a dot above
+    rising = np.zeros((300, 400), np.float32)
+    for k in range(4):                                          # each digit higher
+        rising[150 - 30 * k:250 - 30 * k, 100 * k + 10:100 * k + 20] = 1
+    assert layout.lines_of_writing(two) == 2
+    assert layout.lines_of_writing(under) == layout.lines_of_writing(rising) == 1
