@@ -45,8 +45,8 @@ def load_digit(source, name=None, style="mnist"):
     Raises ImageError, one sentence naming the file, when it is not a readable image
     or holds no ink."""
     try:
-        grey, _ = _read(source)
-        return STYLES[style](grey).reshape(FIELD * FIELD)
+        grey, size = _read(source)
+        return STYLES[style](grey, _reduced(grey, size)).reshape(FIELD * FIELD)
     except ImageError as exc:
         raise ImageError(f"{source_name(source, name)}: {exc}") from None
 
@@ -82,9 +82,15 @@ def load_ink(source, name=None):
     or holds no ink."""
     try:
         grey, size = _read(source)
-        return ink_map(grey), size
+        return ink_map(grey, _reduced(grey, size)), size
     except ImageError as exc:
         raise ImageError(f"{source_name(source, name)}: {exc}") from None
+
+
+def _reduced(grey, size):
+    """How many of the original's pixels each pixel of grey (H, W) averages along a
+    side: 1 up to WORK_SIDE, 4 for a 4000x3000 photo."""
+    return max(1.0, max(size) / max(grey.shape))
 
 
 def source_name(source, name=None):
@@ -196,11 +202,12 @@ def read_rgb(source):
 
 # -- finding the ink -------------------------------------------------------------------
 
-def ink_map(grey):
-    """Grey levels (H, W), 1 = white -> ink (H, W) float32 in [0, 1], 0 on the paper.
+def ink_map(grey, reduced=1.0):
+    """Grey levels (H, W), 1 = white -> ink (H, W) float32 in [0, 1], 0 on the paper;
+    reduced: how many pixels of the original each one averages (_reduced).
 
     Raises ImageError when nothing stands out from the paper (a blank image)."""
-    x, paper = _bright(grey)
+    x, paper = _bright(grey, reduced)
     r = x - _background(x, paper)            # uneven light removed: paper ~ 0
     peak = float(r.max())
     quiet = np.abs(r[r < 0.5 * peak])    # the paper's noise: pixels well below the ink
@@ -217,13 +224,16 @@ def ink_map(grey):
     return remove_margins(np.clip((r - low) / (full - low), 0, 1).astype(np.float32))
 
 
-def _bright(grey):
+def _bright(grey, reduced=1.0):
     """Grey levels (H, W), 1 = white -> (x, paper): x (H, W) with JPEG and paper grain
     averaged out and, if need be, flipped so that the ink (or object) is brighter than
     the paper; paper, the paper's level in x."""
     # JPEG and paper grain average out; a long strip (a line of digits) is blurred by its
-    # height's measure, not its length's, or its thin strokes would fade away.
-    x = _box_blur(grey, round(min(max(grey.shape), 4 * min(grey.shape)) / 400))
+    # height's measure, not its length's, or its thin strokes would fade away. A large
+    # photo reduced to WORK_SIDE was averaged `reduced` pixels a side already: blurred
+    # as much again, a number written small in it faded to specks (60 pixels tall in a
+    # 2400x1800 photo: "4721" read as 72, a 3 as no digit at all).
+    x = _box_blur(grey, round(min(max(grey.shape), 4 * min(grey.shape)) / 400 / reduced))
     paper = _paper_level(x)
     if paper - x.min() >= x.max() - paper:   # the ink is the extreme further from the paper
         x, paper = 1 - x, 1 - paper          # dark ink: flip, so that ink is bright
@@ -403,13 +413,13 @@ def _field(image, top, left):
 TRIM = 0.1   # the bounding box holds what is brighter than this share of the brightest
 
 
-def object_map(grey):
+def object_map(grey, reduced=1.0):
     """Grey levels (H, W), 1 = white -> the object (H, W) float32, bright on a black
     background at 0 (a photo's light background negated, as Fashion-MNIST did), its grey
     levels kept; the background's noise is set to 0. The background is plain: its level
     and noise are those of the image's border (a large object defeats ink_map's fit of
     uneven light, made for thin strokes)."""
-    x, paper = _bright(grey)
+    x, paper = _bright(grey, reduced)
     r = x - paper
     sigma = 1.4826 * float(np.median(np.abs(_frame(x) - paper)))
     peak = float(r.max())
@@ -432,5 +442,5 @@ def to_fashion(obj):
                   (FIELD + 1 - w) // 2)
 
 
-STYLES = {"mnist": lambda grey: mnist_form(ink_map(grey)),         # datasets.Dataset.style
-          "fashion": lambda grey: to_fashion(object_map(grey))}
+STYLES = {"mnist": lambda grey, reduced=1.0: mnist_form(ink_map(grey, reduced)),  # Dataset.style
+          "fashion": lambda grey, reduced=1.0: to_fashion(object_map(grey, reduced))}

@@ -300,3 +300,19 @@ def test_two_lines_of_writing_are_one_sentence_not_a_garbled_number(tmp_path):
         rising[150 - 30 * k:250 - 30 * k, 100 * k + 10:100 * k + 20] = 1
     assert layout.lines_of_writing(two) == 2
     assert layout.lines_of_writing(under) == layout.lines_of_writing(rising) == 1
+
+
+@pytest.mark.parametrize("side", [2400, 4000])
+def test_a_number_written_small_in_a_large_photo_is_read(side, tmp_path):
+    """60 pixels tall in a 2400x1800 photo, reduced to 1024 a side and then blurred as
+    much as a small image, "4721" was read as 72 (and as "not a digit" in a 4000x3000
+    one): the blur now counts the averaging the reduction did."""
+    rng = np.random.default_rng(8)
+    ink, _ = pen_number([4, 7, 2, 1], rng, height=60)
+    photo = np.full((side * 3 // 4, side), 0.0, np.float32)
+    photo[800:800 + ink.shape[0], 900:900 + ink.shape[1]] = ink
+    image = Image.fromarray(np.uint8(np.round(255 * (1 - 0.85 * photo)))).convert("RGB")
+    image.save(tmp_path / "photo.jpg", quality=90)
+    result = run(tmp_path / "photo.jpg", "--number")
+    assert result.exception is None and result.exit_code == 0, result.output
+    assert LINE.match(result.stdout.strip())["number"] == "4721"
