@@ -243,11 +243,18 @@ def choose_reader_weights(args, n=100):
             w = segment.WEIGHTS.copy()
             w[[whole, reader]] = a, b
             right = [read(c, w, segment.SKIP) == t for c, t, _ in lines]
-            kind = {k: np.mean([r for r, (_, _, of) in zip(right, lines) if of == k])
-                    for k in KINDS[:3]}
-            print(f"| {a} | {b} | {np.mean(right[0::2]):.1%} | {np.mean(right[1::2]):.1%} | "
-                  f"{kind['touching', 'white']:.1%} | {kind['separated', 'white']:.1%} | "
-                  f"{kind['separated', 'ruled']:.1%} |", flush=True)
+            print_row(a, b, right, lines)
+
+
+def print_row(first, second, right, lines):
+    """One row of a chooser's table: its two settings, then the share of numbers read
+    right (right, in the order of lines) among the even-numbered ones (they choose),
+    the odd-numbered ones (they check), and the touching, separated and ruled ones."""
+    kind = {k: np.mean([r for r, (_, _, of) in zip(right, lines) if of == k])
+            for k in KINDS[:3]}
+    print(f"| {first} | {second} | {np.mean(right[0::2]):.1%} | {np.mean(right[1::2]):.1%} | "
+          f"{kind['touching', 'white']:.1%} | {kind['separated', 'white']:.1%} | "
+          f"{kind['separated', 'ruled']:.1%} |", flush=True)
 
 
 def choose_narrow(args, n=100):
@@ -271,12 +278,7 @@ def choose_narrow(args, n=100):
                 w[narrow] = -weight
                 right = [read((line, fl, tall), w, segment.SKIP) == t
                          for ((line, _, tall), t, _), fl in zip(lines, f)]
-                kind = {k: np.mean([r for r, (_, _, of) in zip(right, lines) if of == k])
-                        for k in KINDS[:3]}
-                print(f"| {segment.NARROW} | {weight} | {np.mean(right[0::2]):.1%} | "
-                      f"{np.mean(right[1::2]):.1%} | {kind['touching', 'white']:.1%} | "
-                      f"{kind['separated', 'white']:.1%} | {kind['separated', 'ruled']:.1%} |",
-                      flush=True)
+                print_row(segment.NARROW, weight, right, lines)
     finally:
         segment.NARROW = shipped
 
@@ -311,12 +313,7 @@ def choose_context_weights(args, n=100):
                 path = segment._best_path(len(line.prims), line.groups, f @ w,
                                           segment.SKIP * tall)
                 right.append("".join(str(int(np.argmax(p[g]))) for g in path) == truth)
-            kind = {k: np.mean([r for r, (_, _, of) in zip(right, lines) if of == k])
-                    for k in KINDS[:3]}
-            print(f"| {weight} | {share} | {np.mean(right[0::2]):.1%} | "
-                  f"{np.mean(right[1::2]):.1%} | {kind['touching', 'white']:.1%} | "
-                  f"{kind['separated', 'white']:.1%} | {kind['separated', 'ruled']:.1%} |",
-                  flush=True)
+            print_row(weight, share, right, lines)
 
 
 def context_lines(net, images, labels, rng, counts):
