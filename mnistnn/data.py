@@ -31,7 +31,12 @@ def missing(data_dir=None, dataset=None, splits=SPLITS):
     entry = datasets.get(dataset)
     folder = datasets.folder(entry.name, data_dir)
     return [name for key, (name, _) in entry.files.items()
-            if key.split("_")[0] in splits and not (folder / name).is_file()]
+            if _of(key, splits) and not (folder / name).is_file()]
+
+
+def _of(key, splits):
+    """Whether a file of the data set ("train_images", ...) belongs to one of splits."""
+    return key.split("_")[0] in splits
 
 
 def download_command(dataset=None, data_dir=None, force=False):
@@ -100,7 +105,7 @@ def load_dataset(name=None, data_dir=None, splits=SPLITS):
     entry = datasets.get(name)
     folder = datasets.folder(entry.name, data_dir)
     arrays = {key: _load_one(folder / file_name, key, entry, data_dir)
-              if key.split("_")[0] in splits else None
+              if _of(key, splits) else None
               for key, (file_name, _) in entry.files.items()}
     for split in splits:
         n_images, n_labels = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])

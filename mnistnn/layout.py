@@ -156,9 +156,14 @@ def component_boxes(ink):
     """The box of each 8-connected component of ink (H, W) > 0: (components, 4) int,
     rows (top, bottom, left, right), bottom and right exclusive."""
     ys, xs = np.nonzero(ink)
+    return boxes_of(ys, xs, components(ink > 0)[ys, xs])
+
+
+def boxes_of(ys, xs, labels):
+    """component_boxes from the ink's pixels (n,) and their components' labels (n,), for
+    a caller that has them already."""
     if not len(ys):
         return np.zeros((0, 4), dtype=int)
-    labels = components(ink > 0)[ys, xs]
     order = np.argsort(labels, kind="stable")
     ys, xs, labels = ys[order], xs[order], labels[order]     # by component
     first = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
@@ -190,13 +195,12 @@ def side_by_side(ink, gap=0.2, tall=0.5, speck=0.15):
     return sum(bottom - top >= tall * height for top, bottom, _, _ in groups)
 
 
-def lines_of_writing(ink, tall=0.5, speck=0.15, least=8):
-    """How many lines of writing lie one above the other in ink (H, W): bands of rows
-    held by components whose rows overlap, each band at least `tall` of the tallest
-    (an underline, a dash or a dot is no line of its own) and `least` pixels tall.
-    Specks (no side `speck` of the tallest component) are not writing. A number gives
-    1, a number under an address 2 or more."""
-    boxes = component_boxes(ink)                           # (components, 4)
+def lines_of_writing(boxes, tall=0.5, speck=0.15, least=8):
+    """How many lines of writing lie one above the other, from the ink's component_boxes
+    (components, 4): bands of rows held by components whose rows overlap, each band at
+    least `tall` of the tallest (an underline, a dash or a dot is no line of its own)
+    and `least` pixels tall. Specks (no side `speck` of the tallest component) are not
+    writing. A number gives 1, a number under an address 2 or more."""
     if not len(boxes):
         return 0
     heights = boxes[:, 1] - boxes[:, 0]

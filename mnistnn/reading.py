@@ -92,14 +92,15 @@ def read_number(net, source, name=None, reject=True, on_note=None):
     if not digits:
         raise ImageError(f"{source_name(source, name)}: no digit found: only specks of ink")
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
-    gaps = marks_between(remove_rules(ink), [d.box for d in digits]) if on_note else []
+    clean = remove_rules(ink) if on_note or (reject and len(digits) == 1) else None
+    gaps = marks_between(clean, [d.box for d in digits]) if on_note else []
     if gaps:
         on_note(f"{source_name(source, name)}: {_marks(gaps)}")
     if len(digits) > 1:
         is_digit = _accepts(net, x, reject, pieces=True)
     else:   # an image of one digit: judged by the detector for whole images, on all its
         # ink but ruled paper's lines (the piece may have left out specks of it)
-        whole = digit_of(remove_rules(ink), source, name) if reject else x[0]
+        whole = digit_of(clean, source, name) if reject else x[0]
         is_digit = _accepts(net, whole[None], reject)
     scale = np.array([width / ink.shape[1], height / ink.shape[0]] * 2)
     answers = []    # each digit as the reading scored it (cut pieces: with the window reader)

@@ -25,7 +25,7 @@ import numpy as np
 from .context import frames
 from .cuts import cut
 from .errors import ImageError
-from .layout import (components, estimate_slant, line_height, lines_of_writing,
+from .layout import (boxes_of, components, estimate_slant, line_height, lines_of_writing,
                      remove_rules, stroke_width)
 
 MAX_DIGITS = 40       # more digit-sized pieces than this is not one number
@@ -88,11 +88,11 @@ def candidates(ink, score):
     ys, xs = np.nonzero(ink)
     if not len(ys):
         raise ImageError("no digit found: only the lines of ruled or squared paper")
-    lines = lines_of_writing(ink)
+    labels = components(ink > 0)[ys, xs]                    # (n,) component of each pixel
+    lines = lines_of_writing(boxes_of(ys, xs, labels))
     if lines > 1:      # read as one, their digits would be cut and merged across lines
         raise ImageError(f"{lines} lines of writing lie one above the other, and a number "
                          f"is one line: crop the image to the line to read")
-    labels = components(ink > 0)[ys, xs]                    # (n,) component of each pixel
     height = line_height(ys, labels)
     slant = estimate_slant(ys, xs, ink[ys, xs])
     u = xs + slant * (ys - ys.mean())                          # (n,) sheared x
