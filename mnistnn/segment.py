@@ -52,7 +52,7 @@ def read_line(ink, score):
     if line.prims and _no_writing(line.prims, min(stroke_width(ink), stroke_width(ink.T))):
         box, crop = _crop(line.prims, 0, len(line.prims))     # one thing, read as a whole
         return [Digit(box, crop, score([crop], np.zeros(1, dtype=bool), None)[0][0])]
-    path = best_path(*line, writing=line.height >= WRITING * ink.shape[0])
+    path = best_path(*line, writing=is_writing(line.height, ink.shape[0]))
     if len(path) > MAX_DIGITS:     # touching digits counted as fewer pieces at first
         raise ImageError(TOO_LONG)
     return [Digit(*_crop(line.prims, *line.groups[g]), line.p[g]) for g in path]
@@ -78,6 +78,16 @@ Line = namedtuple("Line", "prims groups p height evidence")
 # log-odds of "one digit" (it sees the crop among its neighbours, context.py).
 EVIDENCE = ("odds", "whole", "reader", "context")
 WRITING = 0.2   # a line at least this share of the image's height is writing, not specks
+# ... as is a line at least this many pixels tall (of the image at most 1024 px a side that
+# imaging reads): a digit 70 px tall in a 4000x3000 photo is 18 px there, 2% of its height,
+# and specks of dust are a few pixels.
+WRITING_PX = 12
+
+
+def is_writing(height, image_height):
+    """Whether a line height pixels tall, in an image image_height pixels tall, is writing
+    rather than specks of dust: at least WRITING of the image's height or WRITING_PX."""
+    return height >= min(WRITING * image_height, WRITING_PX)
 
 
 def candidates(ink, score):

@@ -632,8 +632,31 @@ def test_ink_as_tall_as_the_line_is_always_read_even_when_every_reading_scores_l
     assert segment.best_path(*line, skip=-50.0) == []
     path = segment.best_path(*line, skip=-50.0, writing=True)
     assert "".join(str(int(line.p[g].argmax())) for g in path) == "37"
-    assert line.height >= segment.WRITING * ink.shape[0]         # read_line says: writing
+    assert segment.is_writing(line.height, ink.shape[0])        # read_line says: writing
     specks = np.zeros((300, 400), dtype=np.float32)
     specks[60:63, 100:103] = specks[200:202, 300:302] = 1.0
     speck_line = segment.candidates(specks, reading.piece_scorer(shipped))
-    assert speck_line.height < segment.WRITING * specks.shape[0]  # ... and specks are not
+    assert not segment.is_writing(speck_line.height, specks.shape[0])  # ... specks are not
+
+
+def test_a_small_digit_in_a_large_photo_is_writing_even_when_its_reader_doubts_it(shipped):
+    """A new user's MNIST 3, 60 px tall in a 4000x3000 photo, is 18 px in the 768x1024
+    image reading works on: 2% of its height, too small a share to count as writing. The
+    window reader doubted its one piece ("not one digit", log-odds -6.8), leaving it out
+    scored best, and --number answered "only specks of ink" where classify read a 3. A
+    line 12 px tall is writing (segment.WRITING_PX), so its tall pieces are read."""
+    rng = np.random.default_rng(4)
+    ink, _ = pen_number([3], rng, height=18)
+    page = np.zeros((768, 1024), np.float32)
+    page[380:380 + ink.shape[0], 500:500 + ink.shape[1]] = ink
+    scorer = reading.piece_scorer(shipped)
+
+    def doubting(crops, cut, frames=None):
+        p, evidence = scorer(crops, cut, frames)
+        evidence[:, :3] = 5.9, -6.8, -7.2  # the detector's and window reader's words of it
+        return p, evidence
+
+    assert segment.is_writing(segment.candidates(page, doubting).height, len(page))
+    digits = segment.read_line(page, doubting)
+    assert [int(d.probabilities.argmax()) for d in digits] == [3]
+    assert not segment.is_writing(3, 768)                        # specks of dust are not
