@@ -130,6 +130,10 @@ def train(ctx, recipe, data_dir, weights_dir, resume, no_download, quiet, as_jso
         raise click.UsageError(str(exc)) from None
     dataset = datasets.get(start.config.dataset)
     weights_dir = training.folder_of(start, dataset.name, weights_dir)
+    try:
+        training.check_can_write(weights_dir)
+    except MnistnnError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--weights-dir'") from None
     images = load_data(data_dir, no_download, quiet, dataset.name)
     try:
         train_set, validation = training.split(data.to_inputs(images.train_images),

@@ -160,6 +160,23 @@ def check_writable(folder, what="checkpoints"):
                            f"{exc.strerror or exc}") from None
 
 
+def check_can_write(folder, what="checkpoints"):
+    """MnistnnError naming folder unless check_writable would pass, found with nothing left
+    behind: the nearest part of its path that exists is a folder a file can be created
+    in (one is, and removed at once). Run before any work; check_writable makes it."""
+    path = Path(folder)
+    there = next(p for p in (path, *path.parents) if p.exists())   # '.' or '/' at last
+    why = None if there.is_dir() else f"{there} is a file, not a folder"
+    try:
+        if why is None:
+            with tempfile.TemporaryFile(dir=there):
+                pass
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    if why:
+        raise MnistnnError(f"cannot write {what} into {folder}/: {why}")
+
+
 def earlier_run(folder):
     """The files of a run in folder, by name. MnistnnError when one of them is not a file
     mnistnn made (a person's picture or notes under a run file's name): the run would

@@ -22,7 +22,8 @@ from .config import SCHEDULES, TrainConfig, TrainState, lr_at  # noqa: F401 (thi
 from .errors import TrainingDiverged
 from .evaluation import TRAIN_EVAL_SIZE, check_data, eval_subset, evaluate, split  # noqa: F401
 from .network import SGD, one_hot
-from .runs import folder_of, graceful_interrupt, new_run, resume  # noqa: F401  (this module's API)
+from .runs import (check_can_write, folder_of, graceful_interrupt, new_run,  # noqa: F401
+                   resume)  # (this module's API)
 
 # A network whose every output varies by less than this across the inputs answers the
 # same whatever the image: measured 0 to 2e-5 after a collapse, 0.016 and more at the

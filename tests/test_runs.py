@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import invoke
-from mnistnn import checkpoint, runs, train
+from mnistnn import checkpoint, data, runs, train
 from mnistnn.config import TrainConfig, lr_at
 
 
@@ -251,10 +251,30 @@ def test_resume_into_a_read_only_folder_fails_before_training(good, tiny_mnist, 
     trained = []
     monkeypatch.setattr(train.Trainer, "_train_epoch", lambda *a: trained.append(1))
     result = train_tiny(tiny_mnist, folder, "--resume", folder / "latest.npz", "--epochs", 1)
-    assert result.exit_code == 1 and not trained
-    assert result.stderr.splitlines()[-1].startswith(f"Error: cannot write checkpoints into "
-                                                     f"{folder}/: ")
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit) and not trained
+    assert result.stderr.splitlines()[-1].startswith(f"Error: Invalid value for '--weights-dir': "
+                                                     f"cannot write checkpoints into {folder}/: ")
+    assert "Training" not in result.stderr                # refused before the banner
     assert snapshot(folder) == before
+
+
+def test_a_weights_dir_under_a_file_is_refused_before_any_work(tiny_mnist, tmp_path,
+                                                               monkeypatch):
+    """An output that cannot be written is a usage error before any work (exit 2), as
+    for every other output: it was exit 1 after the banner and the data's loading."""
+    (tmp_path / "notes.txt").write_text("mine")
+    loaded = []
+    monkeypatch.setattr(data, "ensure", lambda *a, **k: loaded.append(1))
+    result = train_tiny(tiny_mnist, tmp_path / "notes.txt" / "w", "--epochs", 1)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.stderr.endswith(f"Error: Invalid value for '--weights-dir': cannot write "
+                                  f"checkpoints into {tmp_path / 'notes.txt' / 'w'}/: "
+                                  f"{tmp_path / 'notes.txt'} is a file, not a folder\n")
+    assert not loaded and "Training" not in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine" and len(list(tmp_path.iterdir())) == 1
+    monkeypatch.undo()
+    result = train_tiny(tiny_mnist, tmp_path / "new" / "deeper", "--epochs", 1)
+    assert result.exception is None and result.exit_code == 0, result.output
 
 
 # -- D16: one run at a time in a folder -----------------------------------------------------
