@@ -1,7 +1,7 @@
-"""The layout of a line of handwriting, from its ink map (numpy only): ruled lines removed,
-8-connected components, and the line's height, pen width and slant.
+"""The layout of a line of handwriting, from its ink map (numpy only): ruled lines and
+form boxes removed, 8-connected components, and the line's height, pen width and slant.
 
-    ink = remove_rules(ink)               # (H, W) without ruled or squared paper's lines
+    ink = remove_rules(ink)               # (H, W) without ruled paper's lines, form boxes
     labels = components(ink > 0)          # (H, W) 0 off the ink, 1, 2, ... per component
     height = line_height(ys, labels[ys, xs]); slant = estimate_slant(ys, xs, ink[ys, xs])
 """
@@ -14,11 +14,13 @@ RULE_COVER = 0.8      # a rule crosses at least this share of the image
 # -- ruled paper ---------------------------------------------------------------------------
 
 def remove_rules(ink, least=1):
-    """ink (H, W) without ruled lines: thin bands of rows (and of columns) whose ink covers
-    RULE_COVER of the image are cleared, except where a stroke crosses them (judged with
-    the other direction's rules left out, so that rules do not cross each other). With
-    fewer than `least` such bands, ink as it is: an image of one digit cropped close
-    holds one band that may be the digit's own (a 7's bar), and paper shows several."""
+    """ink (H, W) without the paper's printed lines: thin bands of rows (and of columns)
+    whose ink covers RULE_COVER of the image are cleared, except where a stroke crosses
+    them (judged with the other direction's rules left out, so that rules do not cross
+    each other), and first a form's boxes (remove_frames). With fewer than `least` such bands,
+    the rules stay: an image of one digit cropped close holds one band that may be the
+    digit's own (a 7's bar), and paper shows several."""
+    ink = remove_frames(ink)
     rows, cols = _rules(ink), _rules(ink.T)                   # (H,), (W,) bool
     if len(_bands(rows)) + len(_bands(cols)) < least:
         return ink
@@ -100,6 +102,48 @@ def _union(n, a, b):
         if np.array_equal(new, root):
             return root
         root = new
+
+
+# -- the boxes of a printed form ---------------------------------------------------------------
+
+FRAME_COVER = 0.95   # a side of a printed box is inked along this share of its length
+FRAME_THIN = 0.1     # ... by a line at most this share of the box's size thick (3 px or less)
+
+
+def remove_frames(ink):
+    """Ink (H, W) without the printed boxes of a form that digits are written in: in each
+    component that holds at least two straight lines across its whole width (a top and a
+    bottom) and two down its whole height (the sides), thin for its size, those lines are
+    cleared, but where a stroke crosses them (a digit written over a box's side). One box,
+    or a comb of boxes side by side; a handwritten 0 has no sides inked along their whole
+    length. When nothing else is left, the ink stays: a square is not a digit."""
+    mask = ink > 0
+    labels = components(mask)
+    ys, xs = np.nonzero(mask)
+    clean = None
+    for k, (top, bottom, left, right) in enumerate(boxes_of(ys, xs, labels[ys, xs])):
+        mine = labels[top:bottom, left:right] == k + 1         # (h, w): this component
+        lines = _frame_lines(mine) if min(mine.shape) >= 8 else None
+        if lines is None:
+            continue
+        clean = ink.copy() if clean is None else clean
+        across, down = (_dilate(line[None], 1)[0] for line in lines)   # and their blur
+        out, judge = clean[top:bottom, left:right], np.where(mine, ink[top:bottom, left:right], 0)
+        _clear(out, across, judge * ~down[None, :])
+        _clear(out.T, down, (judge * ~across[:, None]).T)      # .T: views of clean
+    return ink if clean is None or not clean.any() else clean
+
+
+def _frame_lines(mine):
+    """The rows (h,) and columns (w,) bool of a component's box (its mask (h, w) bool)
+    that are a printed box's lines, or None when it is no box (see remove_frames)."""
+    thin = max(3.0, FRAME_THIN * min(mine.shape))
+    across, down = mine.mean(axis=1) >= FRAME_COVER, mine.mean(axis=0) >= FRAME_COVER
+    bands = [_bands(across), _bands(down)]
+    if min(len(b) for b in bands) < 2 or any(stop - start > thin for b in bands
+                                             for start, stop in b):
+        return None
+    return across, down
 
 
 # -- a photo's margins ------------------------------------------------------------------------

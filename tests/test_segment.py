@@ -12,7 +12,7 @@ from mnistnn import checkpoint, context, cuts, imaging, layout, reading, reject,
 from mnistnn.errors import ImageError
 from mnistnn.idx import read_idx
 from mnistnn.network import Network
-from number_images import iou, mnist_number, on_paper, pen_number
+from number_images import crop_ink, iou, mnist_number, on_paper, pen_number
 from test_imaging import arc, encode, pen_mask
 
 
@@ -83,6 +83,64 @@ def test_rules_are_removed_and_strokes_through_them_kept():
     assert clean[40:42, :95].max() == 0 and clean[40:42, 110:290].max() == 0
     assert clean[:, 300].max() == 0
     assert clean[40:42, 100:108].min() == 1.0 and clean[60, 150:200].min() == 1.0
+
+
+def test_form_boxes_are_removed_and_what_is_written_in_them_kept():
+    """The printed boxes of a form (one apart, or a comb sharing sides) go; digits inside
+    them, a handwritten 0 and a box with nothing in it stay."""
+    rng = np.random.default_rng(3)
+    ink = np.zeros((200, 700), dtype=np.float32)
+    for digit, left in ((0, 40), (7, 130)):
+        drawn = crop_ink(pen_number([digit], rng, height=80)[0])[:120, :80]
+        ink[50:50 + drawn.shape[0], left:left + drawn.shape[1]] = drawn
+    ink[60:150, 436:442] = 1.0                              # a 1
+    written = ink.copy()
+    ink[30:32, 20:300] = ink[170:172, 20:300] = 0.8         # a comb of boxes: top, bottom
+    for x in (20, 110, 200, 298):
+        ink[30:172, x:x + 2] = 0.8                          # ... and the sides it shares
+    ink[30:33, 400:480] = ink[169:172, 400:480] = 1.0       # one box apart, round the 1
+    ink[30:172, 400:403] = ink[30:172, 477:480] = 1.0
+    assert np.array_equal(layout.remove_frames(ink), written)
+    assert np.array_equal(layout.remove_rules(ink), written)
+    box = np.zeros((200, 300), dtype=np.float32)
+    box[30:33, 100:200] = box[150:153, 100:200] = box[30:153, 100:103] = box[30:153, 197:200] = 1
+    assert np.array_equal(layout.remove_frames(box), box)   # nothing inside: it stays
+
+
+@pytest.mark.parametrize("seed, style", [(1, "white"), (3, "white"), (8, "ruled")])
+def test_a_number_written_in_a_forms_boxes_is_read(shipped, mnist_dir, seed, style):
+    """MNIST test digits written in the boxes of a form: the boxes' sides were read as 1s
+    at 100% (a new user's "314159" was "3114111151191"; these three were 1616418111,
+    51816117119181 and 11111765)."""
+    images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(images), 6, replace=False)
+    ink = np.zeros((300, 1000), dtype=np.float32)
+    for n, i in enumerate(pick):
+        left, glyph = 50 + n * 150, images[i]
+        ys, xs = np.nonzero(glyph > 30)
+        glyph = Image.fromarray(glyph[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+        glyph = np.asarray(glyph.resize((max(1, glyph.width * 120 // glyph.height), 120))) / 255
+        x0 = left + 65 - glyph.shape[1] // 2
+        ink[90:210, x0:x0 + glyph.shape[1]] = glyph
+        ink[60:63, left:left + 131] = ink[238:241, left:left + 131] = 1      # its box
+        ink[60:241, left:left + 3] = ink[60:241, left + 128:left + 131] = 1
+    answer, _ = reading.read_number(shipped, on_paper(ink, rng, style))
+    assert answer["number"] == "".join(map(str, labels[pick]))
+
+
+def test_one_digit_written_in_a_box_is_read(shipped, mnist_dir):
+    """A single digit in a form's box, read by classify without --number: the box was
+    taken as the digit ("not a digit" for each of these four)."""
+    images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+    for k in range(4):
+        ink = np.zeros((300, 300), dtype=np.float32)
+        ink[40:43, 60:241] = ink[258:261, 60:241] = ink[40:261, 60:63] = ink[40:261, 238:241] = 1
+        ink[75:225, 75:225] = np.asarray(Image.fromarray(images[k]).resize((150, 150))) / 255
+        answer, _ = reading.read_digit(shipped, on_paper(ink, None, "white"))
+        assert answer["digit"] == labels[k]
 
 
 def test_pieces_side_by_side_are_counted_and_a_digits_parts_are_not(mnist_dir):
