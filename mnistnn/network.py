@@ -304,10 +304,18 @@ class SGD:
         self.l2, self.max_norm = l2, max_norm
         self.velocity = None  # one array per parameter, W0, b0, W1, ..., once momentum is on
 
+    # Numbers of a parameter array updated at a time: the step makes three passes (v, then
+    # v and g, then p and v), and over a block of BLOCK numbers of each array (768 KB) the
+    # later passes find the block in the CPU's cache. The wide MLP's 1.3 million weights
+    # took 1.15-1.28 ms a batch in whole arrays, 1.02-1.08 ms in blocks of 2**15 or 2**16
+    # (training it, 2 threads), and more again in blocks of 2**14 or 2**17.
+    BLOCK = 1 << 16
+
     def apply(self, net, grad_w, grad_b):
-        """Update the network's parameters in place, on one thread: the step reads and
-        writes memory and computes little, and a second thread beside OpenBLAS's idle
-        ones, which keep spinning after a product, made it slower, not faster."""
+        """Update the network's parameters in place, on one thread, block by block (the
+        numbers are the same as whole arrays give): the step reads and writes memory and
+        computes little, and a second thread beside OpenBLAS's idle ones, which keep
+        spinning after a product, made it slower, not faster."""
         params = [p for pair in zip(net.weights, net.biases) for p in pair]
         grads = [g for pair in zip(grad_w, grad_b) for g in pair]
         if self.momentum and self.velocity is None:
@@ -316,7 +324,8 @@ class SGD:
         for i, (p, g) in enumerate(zip(params, grads)):
             v = self.velocity[i] if self.momentum else None
             decay = bool(self.l2) and i % 2 == 0 and scaled[i // 2]  # weights, not biases
-            self._step(p, g, v, decay)
+            for block in _blocks(self.BLOCK, p, g, v):
+                self._step(*block, decay)
         if self.max_norm:   # every hidden layer's weights but batch normalisations' scales
             for W in [W for W, s in zip(net.weights[:-1], scaled) if s]:
                 W = W.reshape(len(W), -1)  # (n_out, inputs of one unit), a view
@@ -333,3 +342,15 @@ class SGD:
         v *= self.momentum                      # v = mu v - lr g
         v -= g
         p += self.momentum * v - g if self.nesterov else v  # Nesterov looks ahead
+
+
+def _blocks(size, *arrays):
+    """[(block of each array, None for None), ...]: matching flat slices of `size`
+    numbers of arrays of one shape (views, so that updates land in them), or the arrays
+    whole when one is not contiguous or they are no larger than a block."""
+    first = arrays[0]
+    if first.size <= size or not all(a is None or a.flags.c_contiguous for a in arrays):
+        return [arrays]
+    flat = [None if a is None else a.reshape(-1) for a in arrays]
+    return [tuple(None if a is None else a[i:i + size] for a in flat)
+            for i in range(0, first.size, size)]

@@ -181,6 +181,26 @@ def test_momentum_step_is_the_textbook_update():
     np.testing.assert_allclose(net.weights[0], W0 - 0.1 - 0.15)
 
 
+@pytest.mark.parametrize("settings", [dict(momentum=0.9), dict(momentum=0.9, nesterov=True),
+                                      dict(momentum=0.5, l2=1e-3), dict(l2=1e-3)])
+def test_the_update_in_blocks_is_the_update_of_whole_arrays_bit_for_bit(settings):
+    """SGD updates large arrays block by block, for the CPU's cache: the same numbers."""
+    rng = np.random.default_rng(0)
+    nets, opts = [Network([300, 250, 10], "relu", seed=1) for _ in range(2)], []
+    for block in (SGD.BLOCK, 10**9):                 # 75,000 weights: two blocks, and one
+        opt = SGD(lr=0.1, **settings)
+        opt.BLOCK = block
+        opts.append(opt)
+    for _ in range(3):
+        grad_w = [rng.standard_normal(W.shape).astype(W.dtype) for W in nets[0].weights]
+        grad_b = [rng.standard_normal(b.shape).astype(b.dtype) for b in nets[0].biases]
+        for net, opt in zip(nets, opts):
+            opt.apply(net, [g.copy() for g in grad_w], [g.copy() for g in grad_b])
+    assert nets[0].weights[0].size > SGD.BLOCK
+    for a, b in zip(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases):
+        assert np.array_equal(a, b)
+
+
 def test_l2_and_max_norm():
     net = Network([3, 4, 2], seed=0, dtype=np.float64)
     net.weights[0][:] = 10.0
