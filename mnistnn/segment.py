@@ -148,8 +148,10 @@ def primitives(pixels, labels, height, slant, stroke):
 
 def candidate_groups(prims, height):
     """(i, j) for each run of consecutive primitives i..j-1 that could be one digit: at
-    most MAX_GROUP of them, at most twice the line's height wide, no wide gap inside."""
-    groups = []
+    most MAX_GROUP of them, at most twice the line's height wide, no wide gap inside, no
+    point first or last beside the rest at their foot (loose_points; one amid a digit's
+    pieces, a speck under a 7's bar, may be its own)."""
+    groups, points = [], loose_points(prims, height)
     for i in range(len(prims)):
         left, right = prims[i].u.min(), prims[i].u.max()
         for j in range(i + 1, min(i + MAX_GROUP, len(prims)) + 1):
@@ -159,8 +161,39 @@ def candidate_groups(prims, height):
                 left, right = min(left, prims[j - 1].u.min()), max(right, prims[j - 1].u.max())
             if right - left > 2 * height:
                 break
+            if j > i + 1 and any(_beside(prims, k, i, j) for k in (i, j - 1) if points[k]):
+                continue
             groups.append((i, j))
     return groups
+
+
+POINT = 0.3   # a decimal point or a comma is at most this share of the line's height
+
+
+def loose_points(prims, height):
+    """Which primitives (len(prims),) bool are a point or a comma: a whole component at
+    most POINT of the line's height every way, below the middle of the line (that of
+    the primitives as tall as TALL of it). Taken into a digit's piece beside which it
+    stands, "12.50" read as 1250 with no word of the point; left out, it is a mark
+    between digits (layout.marks_between), which reading notes."""
+    tall = [q for q in prims if np.ptp(q.ys) + 1 >= TALL * height]
+    if not tall:
+        return np.zeros(len(prims), dtype=bool)
+    middle = np.median([(q.ys.min() + q.ys.max()) / 2 for q in tall])
+    return np.array([q.cut == (None, None) and q.ys.min() > middle
+                     and max(np.ptp(q.ys), np.ptp(q.u)) + 1 <= POINT * height for q in prims])
+
+
+def _beside(prims, k, i, j):
+    """Whether primitive k stands beside the others of i..j-1: none of their ink in its
+    rows, or as high again above it, shares a column with it (a 5's bar may reach over
+    a point; columns, not sheared ones, as the point and its neighbour's foot are on one
+    level)."""
+    q = prims[k]
+    top = q.ys.min() - np.ptp(q.ys) - 1
+    near = np.concatenate([p.xs[(p.ys >= top) & (p.ys <= q.ys.max())]
+                           for n, p in enumerate(prims[i:j], i) if n != k])
+    return not np.any((near >= q.xs.min()) & (near <= q.xs.max()))
 
 
 def _cuts_around(prims, i, j, parts):

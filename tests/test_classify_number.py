@@ -9,6 +9,7 @@ from PIL import Image
 
 from conftest import invoke
 from mnistnn import checkpoint
+from mnistnn.idx import read_idx
 from number_images import on_paper, pen_number
 
 LINE = re.compile(r"^(?P<path>.+): (?P<number>\d+)  \((?P<percents>(\d+\.\d% ?)+)\)$")
@@ -134,6 +135,34 @@ def test_a_mark_left_out_between_digits_is_told(numbers, tmp_path):
     plain = run(numbers["2026"][0], "--number")
     assert LINE.match(plain.stdout.strip())["number"] == "2026"
     assert "a mark" not in plain.stderr
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("gap", [4, 8, 14])
+def test_a_point_close_beside_a_digit_is_told_not_taken_into_it(mnist_dir, tmp_path, seed, gap):
+    """'12.50' written with the point a few pixels from a digit: the point was taken into
+    that digit's piece (the 2's box reached over it, or the 5's, whose bar reaches over
+    it) and the number was 1250 with no word. A point beside a digit at the line's foot
+    is never part of it (segment.loose_points): the note tells of it."""
+    images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
+    ink, x = np.zeros((200, 700), np.float32), 40
+    for n, label in enumerate((1, 2, 5, 0)):
+        glyph = images[np.flatnonzero(labels == label)[3 * seed + n]]
+        ys, xs = np.nonzero(glyph > 30)
+        glyph = Image.fromarray(glyph[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+        glyph = np.asarray(glyph.resize((max(1, glyph.width * 110 // glyph.height), 110))) / 255
+        ink[40:150, x:x + glyph.shape[1]] = glyph
+        x += glyph.shape[1] + 20
+        if label == 2:                                        # the point: 14 px, near the 2
+            ink[136:150, x - 20 + gap:x - 6 + gap] = 1
+            x += 2 * gap - 6
+    (tmp_path / "price.png").write_bytes(on_paper(ink, None, "white"))
+    result = run(tmp_path / "price.png", "--number")
+    assert result.exception is None and result.exit_code == 0, result.output
+    assert LINE.match(result.stdout.strip())["number"] == "1250"
+    assert (f"{tmp_path / 'price.png'}: a mark between digits 2 and 3 is not part of the "
+            f"number read (a decimal point, a comma or a dash?)") in result.stderr
 
 
 @pytest.mark.parametrize("digits", [[5], [1, 2]])
