@@ -85,14 +85,14 @@ def read_number(net, source, name=None, reject=True, on_note=None):
     Raises ImageError, one sentence naming the image, when it cannot be read, holds no
     ink, or holds more digit-sized pieces than a number (segment.MAX_DIGITS)."""
     ink, (width, height) = load_ink(source, name)
+    clean = remove_rules(ink)               # the reading's ink, the marks' and one digit's
     try:
-        digits = segment.read_line(ink, piece_scorer(net))
+        digits = segment.read_line(ink, piece_scorer(net), clean)
     except ImageError as exc:
         raise ImageError(f"{source_name(source, name)}: {exc}") from None
     if not digits:
         raise ImageError(f"{source_name(source, name)}: no digit found: only specks of ink")
     x = mnist_forms([d.ink for d in digits])                  # (k, 784)
-    clean = remove_rules(ink) if on_note or (reject and len(digits) == 1) else None
     gaps = marks_between(clean, [d.box for d in digits]) if on_note else []
     if gaps:
         on_note(f"{source_name(source, name)}: {_marks(gaps)}")

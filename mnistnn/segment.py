@@ -40,15 +40,16 @@ Digit = namedtuple("Digit", "box ink probabilities")   # box (x0, y0, x1, y1), i
 Prim = namedtuple("Prim", "ys xs vs u comp cut")
 
 
-def read_line(ink, score):
+def read_line(ink, score, clean=None):
     """The digits of the line in ink (H, W) float in [0, 1], left to right: [Digit, ...].
+    clean: remove_rules(ink), when the caller has it already (it is made otherwise).
 
     score(list of crops (h, w), cut (N,) bool: the crop holds a piece cut out of wider
     ink, frames (N, context.SIZE): each crop among its neighbours, or None on a line
     with no piece cut out of wider ink) -> (probabilities (N, 10), evidence (N, 4) that
     each is one whole digit, see EVIDENCE; zeros where there is none). Raises ImageError
     when the line holds more than MAX_DIGITS digit-sized pieces."""
-    line = candidates(ink, score)
+    line = candidates(ink, score, clean)
     if line.prims and _no_writing(line.prims, min(stroke_width(ink), stroke_width(ink.T))):
         box, crop = _crop(line.prims, 0, len(line.prims))     # one thing, read as a whole
         return [Digit(box, crop, score([crop], np.zeros(1, dtype=bool), None)[0][0])]
@@ -90,11 +91,11 @@ def is_writing(height, image_height):
     return height >= min(WRITING * image_height, WRITING_PX)
 
 
-def candidates(ink, score):
+def candidates(ink, score, clean=None):
     """Everything the best path is chosen from: Line(primitives, candidate groups (i, j),
     their probabilities (len(groups), 10), the line's height in pixels, their evidence
-    (len(groups), len(EVIDENCE)))."""
-    ink = remove_rules(ink)
+    (len(groups), len(EVIDENCE))). clean: as read_line's."""
+    ink = remove_rules(ink) if clean is None else clean
     ys, xs = np.nonzero(ink)
     if not len(ys):
         raise ImageError("no digit found: only the lines of ruled or squared paper")
