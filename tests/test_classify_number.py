@@ -10,7 +10,7 @@ from PIL import Image
 from conftest import invoke
 from mnistnn import checkpoint
 from mnistnn.idx import read_idx
-from number_images import on_paper, pen_number
+from number_images import crop_ink, on_paper, pen_number, scaled
 
 LINE = re.compile(r"^(?P<path>.+): (?P<number>\d+)  \((?P<percents>(\d+\.\d% ?)+)\)$")
 
@@ -127,11 +127,7 @@ def test_a_mark_left_out_between_digits_is_told(numbers, tmp_path):
     y = max(boxes[0][3], boxes[1][3]) - 8                 # at the line's foot
     ink[y - 7:y + 7, x - 7:x + 7] = 1                     # a decimal point
     (tmp_path / "dot.png").write_bytes(on_paper(ink, rng, "white"))
-    result = run(tmp_path / "dot.png", "--number")
-    assert result.exception is None and result.exit_code == 0, result.output
-    assert LINE.match(result.stdout.strip())["number"] == "705"
-    assert (f"{tmp_path / 'dot.png'}: a mark between digits 1 and 2 is not part of the "
-            f"number read (a decimal point, a comma or a dash?)") in result.stderr
+    assert_read_with_a_mark(tmp_path / "dot.png", "705", "between digits 1 and 2")
     plain = run(numbers["2026"][0], "--number")
     assert LINE.match(plain.stdout.strip())["number"] == "2026"
     assert "a mark" not in plain.stderr
@@ -148,21 +144,23 @@ def test_a_point_close_beside_a_digit_is_told_not_taken_into_it(mnist_dir, tmp_p
     labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")
     ink, x = np.zeros((200, 700), np.float32), 40
     for n, label in enumerate((1, 2, 5, 0)):
-        glyph = images[np.flatnonzero(labels == label)[3 * seed + n]]
-        ys, xs = np.nonzero(glyph > 30)
-        glyph = Image.fromarray(glyph[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
-        glyph = np.asarray(glyph.resize((max(1, glyph.width * 110 // glyph.height), 110))) / 255
+        glyph = scaled(crop_ink(images[np.flatnonzero(labels == label)[3 * seed + n]]), 110)
         ink[40:150, x:x + glyph.shape[1]] = glyph
         x += glyph.shape[1] + 20
         if label == 2:                                        # the point: 14 px, near the 2
             ink[136:150, x - 20 + gap:x - 6 + gap] = 1
             x += 2 * gap - 6
     (tmp_path / "price.png").write_bytes(on_paper(ink, None, "white"))
-    result = run(tmp_path / "price.png", "--number")
+    assert_read_with_a_mark(tmp_path / "price.png", "1250", "between digits 2 and 3")
+
+
+def assert_read_with_a_mark(path, number, where):
+    """`classify --number path` reads number, and notes a decimal point's place."""
+    result = run(path, "--number")
     assert result.exception is None and result.exit_code == 0, result.output
-    assert LINE.match(result.stdout.strip())["number"] == "1250"
-    assert (f"{tmp_path / 'price.png'}: a mark between digits 2 and 3 is not part of the "
-            f"number read (a decimal point, a comma or a dash?)") in result.stderr
+    assert LINE.match(result.stdout.strip())["number"] == number
+    assert (f"{path}: a mark {where} is not part of the number read (a decimal point, a "
+            f"comma or a dash?)") in result.stderr
 
 
 @pytest.mark.parametrize("digits", [[5], [1, 2]])
