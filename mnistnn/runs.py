@@ -153,28 +153,28 @@ def check_writable(folder, what="checkpoints"):
     cannot fool: os.access can)."""
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
     except OSError as exc:
-        raise MnistnnError(f"cannot write {what} into {folder}/: "
-                           f"{exc.strerror or exc}") from None
+        raise _cannot_write(folder, what, exc.strerror or exc) from None
+    check_can_write(folder, what)
 
 
 def check_can_write(folder, what="checkpoints"):
-    """MnistnnError naming folder unless check_writable would pass, found with nothing left
-    behind: the nearest part of its path that exists is a folder a file can be created
-    in (one is, and removed at once). Run before any work; check_writable makes it."""
+    """check_writable with nothing left behind, for before any work: MnistnnError unless
+    the nearest part of folder's path that exists is a folder a file can be created in
+    (one is, and removed at once)."""
     path = Path(folder)
     there = next(p for p in (path, *path.parents) if p.exists())   # '.' or '/' at last
-    why = None if there.is_dir() else f"{there} is a file, not a folder"
+    if not there.is_dir():
+        raise _cannot_write(folder, what, f"{there} is a file, not a folder")
     try:
-        if why is None:
-            with tempfile.TemporaryFile(dir=there):
-                pass
+        with tempfile.TemporaryFile(dir=there):
+            pass
     except OSError as exc:
-        why = exc.strerror or str(exc)
-    if why:
-        raise MnistnnError(f"cannot write {what} into {folder}/: {why}")
+        raise _cannot_write(folder, what, exc.strerror or exc) from None
+
+
+def _cannot_write(folder, what, why):
+    return MnistnnError(f"cannot write {what} into {folder}/: {why}")
 
 
 def earlier_run(folder):
