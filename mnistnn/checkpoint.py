@@ -166,11 +166,27 @@ def has_metadata(path):
         return False
 
 
-def _build(npz, inputs, classes, dataset=None):
-    """A validated Checkpoint from an opened archive: metadata first, then each array."""
+def read_meta(path):
+    """The validated metadata of the checkpoint at path, its arrays left unread (what a
+    folder's earlier run trained on, for instance). CheckpointError when it has none
+    that can be read."""
+    try:
+        with Archive(Path(path), MEMBERS) as npz:
+            return _meta_of(npz)
+    except (ArchiveError, CheckpointError, OSError) as exc:
+        raise CheckpointError(f"{path}: not a readable mnistnn checkpoint ({exc})") from None
+
+
+def _meta_of(npz):
+    """The validated metadata of an opened archive."""
     if "meta" not in npz.sizes:
         raise CheckpointError("not an mnistnn checkpoint (no metadata)")
-    meta = _read_meta(npz.array("meta", kinds="U"))
+    return _read_meta(npz.array("meta", kinds="U"))
+
+
+def _build(npz, inputs, classes, dataset=None):
+    """A validated Checkpoint from an opened archive: metadata first, then each array."""
+    meta = _meta_of(npz)
     _check_use(meta, dataset)
     spec = _spec(meta)
     input_shape, layers = parse(spec)

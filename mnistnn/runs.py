@@ -192,11 +192,11 @@ def earlier_run(folder):
 
 
 def earlier_dataset(folder):
-    """The data set (datasets entry) the run in folder trained on, from its checkpoint;
-    None when it has none that can be read."""
+    """The data set (datasets entry) the run in folder trained on, from its checkpoint's
+    metadata; None when it has none that can be read."""
     for name in ("latest.npz", "best.npz"):
         try:
-            return datasets.trained_on(checkpoint.read(Path(folder) / name).meta)
+            return datasets.trained_on(checkpoint.read_meta(Path(folder) / name))
         except (MnistnnError, OSError):
             continue
     return None

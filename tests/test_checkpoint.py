@@ -150,6 +150,20 @@ def test_bad_checkpoints_are_refused_with_the_file_named(saved, damage, words):
     assert str(info.value).startswith(str(path))
 
 
+def test_the_metadata_alone_is_the_checkpoints_and_bad_metadata_is_refused(saved, tmp_path):
+    """read_meta (what a folder's earlier run trained on) gives read's metadata without
+    the arrays, and the file named in one sentence when there is none to read."""
+    _, path, _ = saved
+    assert checkpoint.read_meta(path) == checkpoint.read(path).meta
+    for name, damage in (("half.npz", path.read_bytes()[:200]), ("text.npz", b"hello\n")):
+        (tmp_path / name).write_bytes(damage)
+        with pytest.raises(CheckpointError, match="not a readable mnistnn checkpoint"):
+            checkpoint.read_meta(tmp_path / name)
+    rewrite(path, meta=meta_with(path, format="other"))
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(path))}: .*unknown format"):
+        checkpoint.read_meta(path)
+
+
 def test_missing_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="no such checkpoint file"):
         checkpoint.load(tmp_path / "none.npz")
