@@ -1,7 +1,7 @@
 """The layout of a line of handwriting, from its ink map (numpy only): ruled lines and
 form boxes removed, 8-connected components, and the line's height, pen width and slant.
 
-    ink = remove_rules(ink)               # (H, W) without ruled paper's lines, form boxes
+    ink = remove_rules(ink)               # (H, W) without ruled paper's lines, form boxes, rings
     labels = components(ink > 0)          # (H, W) 0 off the ink, 1, 2, ... per component
     height = line_height(ys, labels[ys, xs]); slant = estimate_slant(ys, xs, ink[ys, xs])
 """
@@ -19,15 +19,16 @@ def remove_rules(ink, least=1):
     them (judged with the other direction's rules left out, so that rules do not cross
     each other), and first a form's boxes (remove_frames). With fewer than `least` such bands,
     the rules stay: an image of one digit cropped close holds one band that may be the
-    digit's own (a 7's bar), and paper shows several."""
+    digit's own (a 7's bar), and paper shows several. Last, a ring drawn round the
+    writing goes (remove_rings: on ruled paper the rules join it to everything)."""
     ink = remove_frames(ink)
     rows, cols = _rules(ink), _rules(ink.T)                   # (H,), (W,) bool
     if len(_bands(rows)) + len(_bands(cols)) < least:
-        return ink
+        return remove_rings(ink)
     clean = ink.copy()
     _clear(clean, rows, ink * ~cols[None, :])
     _clear(clean.T, cols, (ink * ~rows[:, None]).T)           # .T: a view of clean
-    return clean
+    return remove_rings(clean)
 
 
 def _rules(ink):
@@ -144,6 +145,59 @@ def _frame_lines(mine):
                                              for start, stop in b):
         return None
     return across, down
+
+
+# -- a ring drawn round writing ----------------------------------------------------------------
+
+RING_INSIDE = 0.25   # writing inside a ring is at least this share of the ring's height
+RING_AROUND = 0.9    # ... and the ring's ink lies in this share of the directions round it
+RING_HOLLOW = 0.05   # ... and at most this share of it lies in the middle of its box
+
+
+def remove_rings(ink):
+    """Ink (H, W) without the rings drawn round writing (a circled number, a box drawn by
+    hand round a digit): each component that goes round writing (_rings_round) goes
+    whole. A 0, a 6, an 8 or a 9 holds no writing in its loops, and a ring with nothing
+    in it stays (a circle is not a digit)."""
+    mask = ink > 0
+    labels = components(mask)
+    ys, xs = np.nonzero(mask)
+    boxes = boxes_of(ys, xs, labels[ys, xs])
+    rings = [k + 1 for k in range(len(boxes)) if _rings_round(labels, boxes, k)]
+    return np.where(np.isin(labels, rings), 0, ink).astype(ink.dtype) if rings else ink
+
+
+def _rings_round(labels, boxes, k):
+    """Whether component k + 1 (labels (H, W), boxes (n, 4) as boxes_of's) is a ring
+    round writing: another component at least RING_INSIDE of its height lies in its box,
+    and seen from that component's middle, the ring's ink lies in RING_AROUND of the
+    directions (of 36), and on all four sides beyond it: above and below it in its
+    columns, left and right of it in its rows; and the ring is hollow: at most
+    RING_HOLLOW of its ink lies in the ellipse of half its box's size at its box's
+    middle. A ring drawn by hand seldom closes: a gap of up to a tenth of the way round
+    is still a ring. A line of touching digits is ink in most directions from a speck or
+    a 1 standing apart among them, but it fills its box: it is no ring."""
+    top, bottom, left, right = boxes[k]
+    inside = [m for m, (t, b, l, r) in enumerate(boxes) if m != k and t > top and
+              b < bottom and l > left and r < right and b - t >= RING_INSIDE * (bottom - top)]
+    if not inside:
+        return False
+    ry, rx = np.nonzero(labels[top:bottom, left:right] == k + 1)   # the ring's pixels
+    height, width = bottom - top, right - left
+    middle = ((ry + 0.5) / height - 0.5) ** 2 + ((rx + 0.5) / width - 0.5) ** 2 < 0.25 ** 2
+    if middle.mean() > RING_HOLLOW:
+        return False
+    ry, rx = ry + top, rx + left
+    for m in inside:
+        t, b, l, r = boxes[m]
+        my, mx = np.nonzero(labels[t:b, l:r] == m + 1)
+        angle = np.arctan2(ry - (my.mean() + t), rx - (mx.mean() + l))   # (n,) in [-pi, pi]
+        bins = np.unique(np.minimum((angle + np.pi) / (2 * np.pi) * 36, 35).astype(int))
+        cols, rows = (rx >= l) & (rx < r), (ry >= t) & (ry < b)
+        if len(bins) >= RING_AROUND * 36 and (cols & (ry < t)).any() and (
+                cols & (ry >= b)).any() and (rows & (rx < l)).any() and (rows & (rx >= r)).any():
+            return True
+    return False
 
 
 # -- a photo's margins ------------------------------------------------------------------------

@@ -3,7 +3,7 @@ set's, never the training set's) or pen strokes put side by side, in the ways pe
 them, and saved as real PNG and JPEG bytes. Each maker returns (bytes, boxes (k, 4) of the
 digits' ink in the image's pixels as x0, y0, x1, y1)."""
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from test_imaging import encode, pen_mask
 
@@ -132,3 +132,21 @@ def on_paper(ink, rng, style="white", quality=85):
     rgb = rgb * light[..., None] + rng.normal(0, 0.015, rgb.shape)
     image = Image.fromarray(np.uint8(np.round(255 * np.clip(rgb, 0, 1))), "RGB")
     return encode(image, "JPEG", quality=quality)
+
+
+def ringed(ink, rng, gap=0.0):
+    """ink (H, W) with a ring drawn round it by hand, as a teacher circles a number: an
+    ellipse a little larger than the ink's box, pen 2-5 px, open by gap degrees where
+    the pen started (a hand seldom closes it), tilted a little. -> (H', W') in [0, 1]."""
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0), np.flatnonzero(ink.max(axis=0) > 0)
+    h, w = rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0]
+    pad_y, pad_x = int(0.45 * h) + 10, int(0.2 * w + 0.3 * h) + 10
+    out = np.zeros((h + 2 * pad_y + 20, w + 2 * pad_x + 20))
+    out[pad_y + 10:pad_y + 10 + h, pad_x + 10:pad_x + 10 + w] = ink[rows[0]:rows[-1] + 1,
+                                                                    cols[0]:cols[-1] + 1]
+    ring = Image.new("L", (out.shape[1], out.shape[0]), 0)
+    start = rng.uniform(0, 360)
+    ImageDraw.Draw(ring).arc((10, 10, out.shape[1] - 10, out.shape[0] - 10), start,
+                             start + 360 - gap, fill=255, width=int(rng.integers(2, 6)))
+    ring = ring.rotate(rng.uniform(-5, 5), resample=Image.BILINEAR)
+    return np.maximum(out, np.asarray(ring) / 255.0)

@@ -12,7 +12,7 @@ from mnistnn import checkpoint, context, cuts, imaging, layout, reading, reject,
 from mnistnn.errors import ImageError
 from mnistnn.idx import read_idx
 from mnistnn.network import Network
-from number_images import crop_ink, iou, mnist_number, on_paper, pen_number, scaled
+from number_images import crop_ink, iou, mnist_number, on_paper, pen_number, ringed, scaled
 from test_imaging import arc, encode, pen_mask
 
 
@@ -138,6 +138,44 @@ def test_one_digit_written_in_a_box_is_read(shipped, mnist_dir):
         ink[75:225, 75:225] = np.asarray(Image.fromarray(images[k]).resize((150, 150))) / 255
         answer, _ = reading.read_digit(shipped, on_paper(ink, None, "white"))
         assert answer["digit"] == labels[k]
+
+
+def test_a_ring_round_writing_is_removed_and_a_digits_own_loops_are_not():
+    """A ring drawn round writing goes whole, open or closed, and the writing stays as it
+    was; a 0 or an 8 (loops with nothing in them), a ring round nothing, and a blob of
+    touching digits round a piece stay."""
+    rng = np.random.default_rng(0)
+    written = np.zeros((60, 140))
+    written[10:50, 10:16] = 1                               # a 1 ...
+    written[10:16, 60:100] = written[10:50, 94:100] = 1     # ... and a 7
+    for gap in (0, 10, 25):
+        ink = ringed(written, rng, gap)
+        assert np.array_equal(crop_ink(layout.remove_rings(ink)), crop_ink(written))
+    for digit in (0, 8, 6):                                 # loops with nothing in them
+        ink = np.asarray(pen_mask(digit, (80, 100), (10, 10, 60, 80), 5)) / 255.0
+        assert np.array_equal(layout.remove_rings(ink), ink)
+    ring = np.asarray(pen_mask(0, (200, 100), (10, 10, 180, 80), 4)) / 255.0
+    assert np.array_equal(layout.remove_rings(ring), ring)  # a ring round nothing stays
+    blob = np.zeros((100, 200))                             # touching digits, one blob, ...
+    blob[10:90, 10:190] = 1
+    blob[40:75, 88:102] = 0
+    blob[45:70, 93:97] = 1                                  # ... round a piece of a digit
+    assert np.array_equal(layout.remove_rings(blob), blob)  # (it read 92182 as 1)
+
+
+@pytest.mark.parametrize("style", ["white", "ruled"])
+def test_a_circled_number_is_read(shipped, test_digits, style):
+    """Numbers of MNIST test digits circled by hand, on white and ruled JPEG: the ring
+    joined the digits into one blob ("not a digit" for every one of these)."""
+    images, labels = test_digits
+    rng = np.random.default_rng(7)
+    right = 0
+    for n in range(6):
+        pick = rng.choice(len(images), int(rng.integers(2, 5)), replace=False)
+        ink, _ = mnist_number(images[pick], rng, "separated")
+        answer = read(shipped, on_paper(ringed(ink, rng, gap=10.0 * (n % 3)), rng, style))
+        right += answer["number"] == "".join(map(str, labels[pick]))
+    assert right >= 5
 
 
 def test_pieces_side_by_side_are_counted_and_a_digits_parts_are_not(mnist_dir):
